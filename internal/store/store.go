@@ -1,0 +1,193 @@
+// Package store is Setu's storage contract: the small interfaces that the
+// SQLite and PostgreSQL backends implement, the query and page types that the
+// TAXII filters need, and the error kinds that storage owns.
+//
+// Model. An object version is stored once, keyed by its STIX id and its
+// version time: `modified` for versioned objects, `created` for marking
+// definitions, and for SCOs (which have neither) the content hash, with the
+// date the content was first stored as its version time. Collection rows list
+// a version in a collection; each row takes a sequence number and a
+// date_added from one commit-ordered counter, so sequence and date_added are
+// both strictly increasing in commit order and date_added is unique
+// (microsecond precision). Paging is by that sequence, never by offset.
+//
+// Every write transaction appends change-log records in the same order.
+//
+// Implementations are safe for concurrent use by multiple goroutines.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors owned by storage. Backends wrap them; callers test with errors.Is.
+var (
+	// ErrNotFound: the collection or object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a collection with that id or alias already exists.
+	ErrExists = errors.New("already exists")
+	// ErrConflict: a version with the same id and version time but different
+	// content is already stored.
+	ErrConflict = errors.New("conflicting content for an existing version")
+	// ErrRevoked: the object has been revoked; no later version is accepted.
+	ErrRevoked = errors.New("object is revoked; no later version is accepted")
+	// ErrSchemaBehind: the database schema is older than this binary and
+	// migration was not requested.
+	ErrSchemaBehind = errors.New("database schema is behind; run `setu migrate` or pass --migrate")
+	// ErrSchemaAhead: the database schema is newer than this binary.
+	ErrSchemaAhead = errors.New("database schema is newer than this binary")
+)
+
+// Version is one stored version of a STIX object.
+type Version struct {
+	ID          string    // STIX id, "type--uuid"
+	Type        string    // STIX type
+	SpecVersion string    // "2.1" (empty for 2.0-era SCOs without one)
+	Created     time.Time // zero when the object has no `created` (SCOs)
+	Modified    time.Time // zero when the object has no `modified`
+	Revoked     bool
+	Hash        [32]byte // SHA-256 of Body
+	Body        []byte   // canonical JSON (RFC 8785), served unchanged
+
+	// Set by the store on reads.
+	VersionTime time.Time // Modified, else Created, else (SCO) first date stored
+	Seq         int64     // collection row sequence (collection reads)
+	DateAdded   time.Time // collection row date_added (collection reads)
+}
+
+// Versioned reports whether the version is keyed by a timestamp
+// (modified or created) rather than by its content hash.
+func (v *Version) Versioned() bool { return !v.Modified.IsZero() || !v.Created.IsZero() }
+
+// Outcome is what Put did with one version.
+type Outcome int
+
+const (
+	// Added: the version was new to the collection (and stored if new to the node).
+	Added Outcome = iota + 1
+	// Duplicate: the exact version was already in the collection; nothing changed.
+	Duplicate
+	// Rejected: see Result.Err (ErrConflict, ErrRevoked, ...); nothing changed for it.
+	Rejected
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Added:
+		return "added"
+	case Duplicate:
+		return "duplicate"
+	case Rejected:
+		return "rejected"
+	}
+	return "unknown"
+}
+
+// Result is the outcome for the version at the same index in a Put call.
+type Result struct {
+	Outcome   Outcome
+	Err       error     // set when Outcome is Rejected
+	Seq       int64     // collection row sequence when Added
+	DateAdded time.Time // when Added
+}
+
+// Collection is a TAXII collection.
+type Collection struct {
+	ID          string // UUID, as TAXII requires
+	Alias       string // short unique name used by the CLI; may be empty
+	Title       string
+	Description string
+	MediaTypes  []string
+	Created     time.Time
+}
+
+// VersionFilter selects among the versions of each object (TAXII match[version]).
+// The zero value means Last. Several fields may be set; the result is their union.
+type VersionFilter struct {
+	Last  bool
+	First bool
+	All   bool
+	At    []time.Time // exact version times
+}
+
+// IsZero reports whether no selector is set (which means Last).
+func (f VersionFilter) IsZero() bool { return !f.Last && !f.First && !f.All && len(f.At) == 0 }
+
+// Query selects collection rows. Different fields AND; values within a field OR.
+type Query struct {
+	Collection   string    // collection id (required)
+	After        int64     // return rows with Seq > After (the paging cursor)
+	AddedAfter   time.Time // return rows with DateAdded > AddedAfter (zero: no bound)
+	IDs          []string
+	Types        []string
+	SpecVersions []string
+	Versions     VersionFilter
+	Limit        int  // maximum rows; must be > 0
+	NoBody       bool // leave Version.Body nil (manifest)
+}
+
+// Page is one page of a Query, in sequence order.
+type Page struct {
+	Versions []Version
+	More     bool  // more rows match after the last one returned
+	Last     int64 // Seq of the last row returned (the next cursor); 0 if none
+}
+
+// Change is one change-log record.
+type Change struct {
+	Seq        int64
+	Kind       string // "add": a version was added to a collection
+	Collection string
+	ID         string
+	VersionTime time.Time
+}
+
+// Store is the storage contract both backends implement.
+type Store interface {
+	// CreateCollection creates a collection; ErrExists if the id or alias is taken.
+	CreateCollection(ctx context.Context, c Collection) error
+	// Collection finds a collection by id or alias; ErrNotFound if absent.
+	Collection(ctx context.Context, idOrAlias string) (Collection, error)
+	// Collections lists all collections ordered by creation.
+	Collections(ctx context.Context) ([]Collection, error)
+
+	// Put stores versions into a collection in one durable transaction and
+	// reports an outcome for each, in order. A rejected version does not
+	// abort the others. The error return is for failures of the whole call
+	// (nothing was stored).
+	Put(ctx context.Context, collection string, vs []Version) ([]Result, error)
+
+	// Query returns one page of collection rows matching q.
+	Query(ctx context.Context, q Query) (Page, error)
+
+	// Current returns the current version of an object across the node:
+	// the one with the latest version time. ErrNotFound if absent.
+	Current(ctx context.Context, id string) (Version, error)
+
+	// Changes returns change-log records with Seq > after, at most limit.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+
+	// Stats reports counts for diagnostics and tests.
+	Stats(ctx context.Context) (Stats, error)
+
+	Close() error
+}
+
+// Stats are whole-store counts.
+type Stats struct {
+	Versions       int64 // stored object versions
+	Objects        int64 // distinct object ids
+	CollectionRows int64
+	LastSeq        int64
+}
+
+// Options are common opening options.
+type Options struct {
+	// Migrate applies pending migrations. A database with no schema at all is
+	// always initialised; one whose schema is behind is refused unless Migrate.
+	Migrate bool
+	// Now is the clock (default time.Now); injected by tests.
+	Now func() time.Time
+}
