@@ -137,10 +137,10 @@ type Page struct {
 
 // Change is one change-log record.
 type Change struct {
-	Seq        int64
-	Kind       string // "add": a version was added to a collection
-	Collection string
-	ID         string
+	Seq         int64
+	Kind        string // "add": a version was added to a collection; "delete": removed from it
+	Collection  string
+	ID          string
 	VersionTime time.Time
 }
 

@@ -1,0 +1,385 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/setu-cti/setu/internal/store"
+)
+
+// writeStmts are the statements of the Put path, prepared once on the writer
+// connection; a transaction binds them with Tx.StmtContext, which reuses the
+// prepared statement because the writer has a single connection.
+type writeStmts struct {
+	readCounter, writeCounter *sql.Stmt
+	head, exact, unversioned  *sql.Stmt
+	insertVersion             *sql.Stmt
+	inCollection, ends        *sql.Stmt
+	clearFirst, clearLast     *sql.Stmt
+	insertRow, insertChange   *sql.Stmt
+}
+
+func (s *writeStmts) list() []**sql.Stmt {
+	return []**sql.Stmt{
+		&s.readCounter, &s.writeCounter, &s.head, &s.exact, &s.unversioned, &s.insertVersion,
+		&s.inCollection, &s.ends, &s.clearFirst, &s.clearLast, &s.insertRow, &s.insertChange,
+	}
+}
+
+var writeSQL = []string{
+	`SELECT last_seq, last_date_added FROM counter WHERE one = 1`,
+	`UPDATE counter SET last_seq = ?, last_date_added = ? WHERE one = 1`,
+	// The newest version of an object: the current one.
+	`SELECT pk, vtime, hash, revoked FROM versions WHERE id = ? ORDER BY vtime DESC LIMIT 1`,
+	`SELECT pk, hash FROM versions WHERE id = ? AND vtime = ?`,
+	`SELECT pk, vtime FROM versions WHERE id = ? AND hash = ? AND created IS NULL AND modified IS NULL`,
+	`INSERT INTO versions (id, vtime, hash, type, spec_version, created, modified, revoked, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	`SELECT 1 FROM collection_rows WHERE collection = ? AND version_pk = ?`,
+	// The rows holding the oldest and newest versions of an object in a
+	// collection (at most two rows). The join order and indexes are pinned: the
+	// object's few versions drive, never the collection's rows.
+	`SELECT r.seq, v.vtime, r.is_first, r.is_last
+		FROM versions v INDEXED BY versions_id_vtime
+		CROSS JOIN collection_rows r INDEXED BY collection_rows_version
+		WHERE v.id = ?2 AND r.collection = ?1 AND r.version_pk = v.pk AND (r.is_first = 1 OR r.is_last = 1)`,
+	`UPDATE collection_rows SET is_first = 0 WHERE collection = ? AND seq = ?`,
+	`UPDATE collection_rows SET is_last = 0 WHERE collection = ? AND seq = ?`,
+	`INSERT INTO collection_rows (collection, seq, version_pk, type, date_added, is_first, is_last)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	`INSERT INTO changes (seq, kind, collection, id, vtime) VALUES (?, 'add', ?, ?, ?)`,
+}
+
+func (s *writeStmts) prepare(ctx context.Context, w *sql.DB) error {
+	for i, p := range s.list() {
+		st, err := w.PrepareContext(ctx, writeSQL[i])
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", writeSQL[i], err)
+		}
+		*p = st
+	}
+	return nil
+}
+
+func (s *writeStmts) close() {
+	for _, p := range s.list() {
+		if *p != nil {
+			(*p).Close()
+		}
+	}
+}
+
+// bind returns the statements bound to tx.
+func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) writeStmts {
+	var b writeStmts
+	src, dst := s.list(), b.list()
+	for i := range src {
+		*dst[i] = tx.StmtContext(ctx, *src[i])
+	}
+	return b
+}
+
+// Put stores vs into the collection in one transaction. Versions are
+// handled in order, so a later version in the batch sees the earlier ones
+// (a repeated version is a Duplicate; a version after a revoking one in the
+// same batch is rejected). The collection may be named by id or alias; an
+// unknown one fails the call with store.ErrNotFound.
+func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrapErr("put", err)
+	}
+	defer tx.Rollback()
+	coll, err := collectionPK(ctx, tx, collection)
+	if err != nil {
+		return nil, err
+	}
+	p := putter{ctx: ctx, coll: coll, st: db.stmts.bind(ctx, tx)}
+	defer p.st.close()
+	if err := p.st.readCounter.QueryRowContext(ctx).Scan(&p.seq, &p.dateAdded); err != nil {
+		return nil, wrapErr("put", err)
+	}
+	startSeq := p.seq
+	// One clock reading per call: rows of a batch are added "at once", and
+	// max(now, last+1µs) keeps them distinct and increasing.
+	p.now = db.now().UnixMicro()
+
+	rs := make([]store.Result, len(vs))
+	for i := range vs {
+		if rs[i], err = p.put(&vs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if p.seq != startSeq {
+		// The counter row is written as the last step, as every backend
+		// does (in PostgreSQL that keeps the row lock short); under
+		// SQLite's single writer the values read at the start are still
+		// the latest here.
+		if _, err := p.st.writeCounter.ExecContext(ctx, p.seq, p.dateAdded); err != nil {
+			return nil, wrapErr("put", err)
+		}
+	}
+	// A cancelled call stores nothing, even if every statement ran.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrapErr("put", err)
+	}
+	db.ckpt.notify()
+	return rs, nil
+}
+
+// putter is the state of one Put transaction.
+type putter struct {
+	ctx       context.Context
+	coll      int64
+	st        writeStmts
+	now       int64 // µs
+	seq       int64 // last seq assigned
+	dateAdded int64 // last date_added assigned, µs
+}
+
+// next assigns the next row's seq and date_added.
+func (p *putter) next() (seq, dateAdded int64) {
+	p.seq++
+	p.dateAdded = max(p.now, p.dateAdded+1)
+	return p.seq, p.dateAdded
+}
+
+// Version times are stored as int64 nanoseconds.
+var (
+	minTime = time.Unix(0, -1<<63+1)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+func nanos(t time.Time) (sql.NullInt64, error) {
+	if t.IsZero() {
+		return sql.NullInt64{}, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return sql.NullInt64{}, fmt.Errorf("timestamp %s is outside the years 1678 to 2261", t.Format(time.RFC3339Nano))
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}, nil
+}
+
+func rejected(v *store.Version, err error) store.Result {
+	return store.Result{Outcome: store.Rejected, Err: fmt.Errorf("%s: %w", v.ID, err)}
+}
+
+// put handles one version. A returned error fails the whole call; a
+// rejection is a Result.
+func (p *putter) put(v *store.Version) (store.Result, error) {
+	if v.ID == "" || v.Type == "" {
+		return rejected(v, errors.New("version without id or type")), nil
+	}
+	created, err := nanos(v.Created)
+	if err != nil {
+		return rejected(v, err), nil
+	}
+	modified, err := nanos(v.Modified)
+	if err != nil {
+		return rejected(v, err), nil
+	}
+	ctx := p.ctx
+	var (
+		vt        int64 // version time, ns
+		pk        int64
+		stored    bool // the version is already stored on the node
+		newObject bool // no version of the object is stored
+		hash      []byte
+	)
+	head := func() (found bool, hvt int64, hrev bool, err error) {
+		err = p.st.head.QueryRowContext(ctx, v.ID).Scan(&pk, &hvt, &hash, &hrev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, 0, false, nil
+		}
+		return err == nil, hvt, hrev, err
+	}
+	if v.Versioned() {
+		vt = modified.Int64
+		if !modified.Valid {
+			vt = created.Int64
+		}
+		found, hvt, hrev, err := head()
+		if err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+		switch {
+		case !found:
+			newObject = true
+		case hvt == vt:
+			if !bytes.Equal(hash, v.Hash[:]) {
+				return rejected(v, store.ErrConflict), nil
+			}
+			stored = true
+		case hvt > vt: // an older version: is it stored?
+			err := p.st.exact.QueryRowContext(ctx, v.ID, vt).Scan(&pk, &hash)
+			switch {
+			case err == nil:
+				if !bytes.Equal(hash, v.Hash[:]) {
+					return rejected(v, store.ErrConflict), nil
+				}
+				stored = true
+			case !errors.Is(err, sql.ErrNoRows):
+				return store.Result{}, wrapErr("put", err)
+			}
+		case hrev: // a later version of a revoked object
+			return rejected(v, store.ErrRevoked), nil
+		}
+	} else {
+		err := p.st.unversioned.QueryRowContext(ctx, v.ID, v.Hash[:]).Scan(&pk, &vt)
+		switch {
+		case err == nil:
+			stored = true
+		case errors.Is(err, sql.ErrNoRows):
+			found, _, hrev, err := head()
+			if err != nil {
+				return store.Result{}, wrapErr("put", err)
+			}
+			if hrev {
+				return rejected(v, store.ErrRevoked), nil
+			}
+			newObject = !found
+		default:
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
+
+	if stored {
+		err := p.st.inCollection.QueryRowContext(ctx, p.coll, pk).Scan(new(int))
+		if err == nil {
+			return store.Result{Outcome: store.Duplicate}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
+
+	seq, dateAdded := p.next()
+	if !stored {
+		if !v.Versioned() {
+			// An SCO's version time is the date its content was first
+			// stored: this row's date_added, unique and later than any
+			// earlier content of the same id.
+			vt = dateAdded * int64(time.Microsecond)
+		}
+		res, err := p.st.insertVersion.ExecContext(ctx,
+			v.ID, vt, v.Hash[:], v.Type, v.SpecVersion, created, modified, v.Revoked, v.Body)
+		if err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+		if pk, err = res.LastInsertId(); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
+
+	first, last := true, true
+	if !newObject {
+		if first, last, err = p.ends(v.ID, vt); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
+	if _, err := p.st.insertRow.ExecContext(ctx, p.coll, seq, pk, v.Type, dateAdded, first, last); err != nil {
+		return store.Result{}, wrapErr("put", err)
+	}
+	if _, err := p.st.insertChange.ExecContext(ctx, seq, p.coll, v.ID, vt); err != nil {
+		return store.Result{}, wrapErr("put", err)
+	}
+	return store.Result{Outcome: store.Added, Seq: seq, DateAdded: time.UnixMicro(dateAdded).UTC()}, nil
+}
+
+// ends decides whether a version at vt, about to be listed in the
+// collection, is the object's first and last there, and clears the flags of
+// the rows it displaces.
+func (p *putter) ends(id string, vt int64) (first, last bool, err error) {
+	rows, err := p.st.ends.QueryContext(p.ctx, p.coll, id)
+	if err != nil {
+		return false, false, err
+	}
+	defer rows.Close()
+	type end struct {
+		seq, vt         int64
+		isFirst, isLast bool
+	}
+	var es []end
+	for rows.Next() {
+		var e end
+		if err := rows.Scan(&e.seq, &e.vt, &e.isFirst, &e.isLast); err != nil {
+			return false, false, err
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return false, false, err
+	}
+	rows.Close()
+	first, last = true, true
+	for _, e := range es {
+		if e.isFirst && e.vt < vt {
+			first = false
+		}
+		if e.isLast && e.vt > vt {
+			last = false
+		}
+	}
+	for _, e := range es {
+		if first && e.isFirst {
+			if _, err := p.st.clearFirst.ExecContext(p.ctx, p.coll, e.seq); err != nil {
+				return false, false, err
+			}
+		}
+		if last && e.isLast {
+			if _, err := p.st.clearLast.ExecContext(p.ctx, p.coll, e.seq); err != nil {
+				return false, false, err
+			}
+		}
+	}
+	return first, last, nil
+}
+
+const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime`
+
+// scanVersion scans versionColumns followed by extra destinations.
+func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...any) error {
+	var (
+		created, modified sql.NullInt64
+		hash              []byte
+		vt                int64
+	)
+	dest := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vt}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return err
+	}
+	if created.Valid {
+		v.Created = time.Unix(0, created.Int64).UTC()
+	}
+	if modified.Valid {
+		v.Modified = time.Unix(0, modified.Int64).UTC()
+	}
+	copy(v.Hash[:], hash)
+	v.VersionTime = time.Unix(0, vt).UTC()
+	return nil
+}
+
+// Current returns the version with the latest version time.
+func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
+	var v store.Version
+	err := scanVersion(db.r.QueryRowContext(ctx,
+		`SELECT `+versionColumns+`, v.body FROM versions v WHERE v.id = ? ORDER BY v.vtime DESC LIMIT 1`, id),
+		&v, &v.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Version{}, fmt.Errorf("sqlite: object %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Version{}, wrapErr("current", err)
+	}
+	return v, nil
+}
