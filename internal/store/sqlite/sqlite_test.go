@@ -114,3 +114,14 @@ func TestPath(t *testing.T) {
 		t.Errorf("files created outside the directory: %v", entries)
 	}
 }
+
+func TestIntegrityCheck(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ic.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.IntegrityCheck(context.Background()); err != nil {
+		t.Fatalf("fresh database: %v", err)
+	}
+}
