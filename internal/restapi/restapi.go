@@ -1,0 +1,157 @@
+// Package restapi is Setu's management API for the UI and automation: JSON
+// over HTTP under /manage/v1/, authenticated like TAXII (HTTP Basic with an
+// API token, or Bearer).
+//
+// Node admins manage everything; an organisation's org-admins manage their
+// own organisation's users and tokens; other roles may only read their own
+// user record and tokens. Anything a caller may not see is 404, so the API
+// does not reveal which organisations, users or collections exist.
+package restapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/google/uuid"
+
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/authn"
+	"github.com/setu-cti/setu/internal/store"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/manage/v1/"
+
+// DB is the storage the API needs.
+type DB interface {
+	store.Store
+	store.Accounts
+}
+
+// Config configures the handler; DB is required.
+type Config struct {
+	DB  DB
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// API is the management handler.
+type API struct {
+	cfg  Config
+	auth *authn.Authenticator
+	mux  *http.ServeMux
+}
+
+// New returns the management API handler (mount it at Prefix).
+func New(cfg Config) *API {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{cfg: cfg, auth: &authn.Authenticator{Accounts: cfg.DB, Now: cfg.Now}}
+	m := http.NewServeMux()
+	m.HandleFunc("GET "+Prefix+"whoami", a.authed(a.whoami))
+	m.HandleFunc("GET "+Prefix+"orgs", a.authed(a.listOrgs))
+	m.HandleFunc("POST "+Prefix+"orgs", a.authed(a.createOrg))
+	m.HandleFunc("GET "+Prefix+"users", a.authed(a.listUsers))
+	m.HandleFunc("POST "+Prefix+"users", a.authed(a.createUser))
+	m.HandleFunc("POST "+Prefix+"users/{name}/disable", a.authed(a.setDisabled(true)))
+	m.HandleFunc("POST "+Prefix+"users/{name}/enable", a.authed(a.setDisabled(false)))
+	m.HandleFunc("GET "+Prefix+"users/{name}/tokens", a.authed(a.listTokens))
+	m.HandleFunc("POST "+Prefix+"users/{name}/tokens", a.authed(a.createToken))
+	m.HandleFunc("DELETE "+Prefix+"users/{name}/tokens/{id}", a.authed(a.revokeToken))
+	m.HandleFunc("GET "+Prefix+"collections", a.authed(a.listCollections))
+	m.HandleFunc("POST "+Prefix+"collections", a.authed(a.createCollection))
+	m.HandleFunc("GET "+Prefix+"collections/{id}/grants", a.authed(a.listGrants))
+	m.HandleFunc("PUT "+Prefix+"collections/{id}/grants/{org}", a.authed(a.setGrant))
+	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
+	a.mux = m
+	return a
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// apiError is a condition with a status and a message safe to show.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func bad(format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+var (
+	errNotFound  = &apiError{http.StatusNotFound, "not found"}
+	errForbidden = &apiError{http.StatusForbidden, "forbidden"}
+	errAuth      = &apiError{http.StatusUnauthorized, "authentication required"}
+)
+
+// fail maps errors to statuses; unexpected ones are logged, not shown.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrNotFound):
+		ae = errNotFound
+	case errors.Is(err, store.ErrExists):
+		ae = &apiError{http.StatusConflict, "already exists"}
+	case errors.Is(err, account.ErrInvalid):
+		ae = &apiError{http.StatusBadRequest, err.Error()}
+	default:
+		id := uuid.NewString()
+		a.cfg.Log.Error("management API", "error_id", id, "path", r.URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal error " + id}
+	}
+	if ae.code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", authn.Challenge)
+	}
+	writeJSON(w, ae.code, map[string]any{"error": ae.msg, "status": ae.code})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	b, _ := json.Marshal(v, json.Deterministic(true))
+	w.Write(append(b, '\n'))
+}
+
+// decode reads a JSON request body strictly: unknown fields and trailing
+// data are errors.
+func decode(r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+	if err := json.UnmarshalRead(r.Body, v, json.RejectUnknownMembers(true)); err != nil {
+		return bad("invalid request body: %v", err)
+	}
+	return nil
+}
+
+func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Principal) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.auth.Authenticate(r)
+		if errors.Is(err, authn.ErrUnauthorized) {
+			err = errAuth
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+		}
+	}
+}
+
+func isAdmin(p store.Principal) bool { return p.User.Role == account.Admin }
+
+// canManageOrg reports whether p manages the users of org.
+func canManageOrg(p store.Principal, org string) bool {
+	return isAdmin(p) || (p.User.Role == account.OrgAdmin && p.Org.ID == org)
+}

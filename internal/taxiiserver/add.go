@@ -1,0 +1,198 @@
+package taxiiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/store"
+	"github.com/setu-cti/setu/internal/taxii"
+)
+
+// add handles POST to a collection's objects: the envelope is stored with a
+// pending status as a job, and the 202 goes out before any object is decided.
+func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, c store.Collection) {
+	if !taxii.ContentTypeOK(r.Header.Get("Content-Type"), taxii.MediaTAXII) {
+		s.fail(w, r, newErr(http.StatusUnsupportedMediaType, "Unsupported Media Type",
+			"Send the envelope as %s.", taxii.MediaTAXII))
+		return
+	}
+	if r.ContentLength > s.cfg.MaxContentLength {
+		s.fail(w, r, &http.MaxBytesError{Limit: s.cfg.MaxContentLength})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxContentLength))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	env, err := taxii.DecodeEnvelope(body)
+	if err != nil {
+		s.fail(w, r, newErr(http.StatusBadRequest, "Bad Request", "The body is not a TAXII envelope: %v", err))
+		return
+	}
+	if len(env.Objects) == 0 {
+		s.fail(w, r, newErr(http.StatusBadRequest, "Bad Request", "The envelope has no objects."))
+		return
+	}
+	st := store.Status{ID: uuid.NewString(), Collection: c.ID, User: p.User.Name,
+		Created: s.cfg.Now().UTC(), Total: len(env.Objects)}
+	for _, o := range env.Objects {
+		h, ok := peek(o)
+		if !ok {
+			st.Failures = append(st.Failures, store.StatusDetail{ID: h.ID, Version: h.version(),
+				Message: "not a STIX object with a string id and type"})
+			continue
+		}
+		st.Pendings = append(st.Pendings, store.StatusDetail{ID: h.ID, Version: h.version()})
+	}
+	if err := s.cfg.DB.CreateStatus(r.Context(), st, body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.Wake()
+	s.write(w, http.StatusAccepted, wireStatus(st))
+}
+
+// head is the little of an object a status names it by.
+type head struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Created  string `json:"created"`
+	Modified string `json:"modified"`
+}
+
+func (h head) version() string {
+	if h.Modified != "" {
+		return h.Modified
+	}
+	return h.Created
+}
+
+// peek reads an object's id and version without validating it; validation is
+// the write path's. Lenient decoding keeps an object with, say, a duplicate
+// name addressable, so its failure is reported under its id.
+func peek(o jsontext.Value) (head, bool) {
+	var h head
+	err := json.Unmarshal(o, &h, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true),
+		json.RejectUnknownMembers(false))
+	if err != nil {
+		// Fall back to the id alone, for the failure message.
+		var idOnly struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(o, &idOnly, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+		return head{ID: idOnly.ID}, false
+	}
+	return h, h.ID != "" && h.Type != ""
+}
+
+// Wake asks the worker to look for jobs now.
+func (s *Server) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works on POST jobs until ctx is done: those this instance accepted (it
+// is woken at once) and those of other instances whose lease expired. It
+// also purges expired statuses.
+func (s *Server) Run(ctx context.Context) {
+	poll := time.NewTicker(s.cfg.Lease / 4)
+	defer poll.Stop()
+	lastPurge := time.Time{}
+	for {
+		for ctx.Err() == nil {
+			worked, err := s.work(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.cfg.Log.Error("taxii job", "err", err)
+				break
+			}
+			if !worked {
+				break
+			}
+		}
+		if now := s.cfg.Now(); now.Sub(lastPurge) > time.Hour {
+			lastPurge = now
+			if n, err := s.cfg.DB.PurgeStatuses(ctx, now.Add(-s.cfg.StatusTTL)); err != nil && ctx.Err() == nil {
+				s.cfg.Log.Error("purging statuses", "err", err)
+			} else if n > 0 {
+				s.cfg.Log.Info("purged statuses", "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// work claims and decides one job; false when there was none.
+func (s *Server) work(ctx context.Context) (bool, error) {
+	id, body, err := s.cfg.DB.ClaimJob(ctx, s.cfg.Instance, s.cfg.Lease)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	st, err := s.cfg.DB.Status(ctx, id)
+	if err != nil {
+		return true, fmt.Errorf("status %s of a claimed job: %w", id, err)
+	}
+	env, err := taxii.DecodeEnvelope(body)
+	if err != nil {
+		return true, fmt.Errorf("job %s: stored envelope: %w", id, err)
+	}
+	// The pendings are the objects peek accepted, in envelope order.
+	raws := make([][]byte, 0, len(st.Pendings))
+	for _, o := range env.Objects {
+		if _, ok := peek(o); ok {
+			raws = append(raws, o)
+		}
+	}
+	if len(raws) != len(st.Pendings) {
+		return true, fmt.Errorf("job %s: %d objects for %d pendings", id, len(raws), len(st.Pendings))
+	}
+	start := time.Now()
+	items, err := s.cfg.Ingest.Objects(ctx, st.Collection, raws)
+	if err != nil {
+		return true, fmt.Errorf("job %s: %w", id, err)
+	}
+	var added, dup, rej int
+	for i, it := range items {
+		d := st.Pendings[i]
+		switch it.Outcome {
+		case ingest.Added:
+			added++
+			st.Successes = append(st.Successes, d)
+		case ingest.Duplicate:
+			dup++
+			d.Message = "duplicate: this version is already in the collection"
+			st.Successes = append(st.Successes, d)
+		default:
+			rej++
+			d.Message = it.Err.Error()
+			st.Failures = append(st.Failures, d)
+		}
+	}
+	st.Pendings = nil
+	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
+		return true, err
+	}
+	if s.metrics != nil {
+		s.metrics.Ingested(added, dup, rej, time.Since(start))
+	}
+	return true, nil
+}
