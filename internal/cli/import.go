@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/setu-cti/setu/internal/ingest"
+)
+
+func init() {
+	register("import", "validate and store STIX objects from bundles, JSON arrays or NDJSON", runImport)
+}
+
+// maxShownRejects bounds the reasons printed in the summary.
+const maxShownRejects = 10
+
+func runImport(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "import", "[--collection NAME] FILE... ('-' reads standard input)")
+	var sf storeFlags
+	sf.register(fs, e)
+	coll := fs.String("collection", "default", "collection `name` or id (created if absent)")
+	batch := fs.Int("batch", ingest.DefaultBatch, "objects per transaction")
+	quiet := fs.Bool("q", false, "no progress display")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	st, _, err := sf.open(ctx, false)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
+	defer st.Close()
+	c, err := collection(ctx, st, *coll, true)
+	if err != nil {
+		errorf(e, "collection %q: %v", *coll, err)
+		return 1
+	}
+
+	in := ingest.New(st, *batch)
+	var total ingest.Summary
+	var shown int
+	failed := false
+	for _, name := range fs.Args() {
+		sum, err := importOne(ctx, e, in, c.ID, name, *quiet, func(it ingest.Item) {
+			if it.Outcome == ingest.Rejected && shown < maxShownRejects {
+				shown++
+				fmt.Fprintf(e.stderr, "rejected %s object #%d: %v\n", displayName(name), it.Index, it.Err)
+			}
+		})
+		total.Added += sum.Added
+		total.Duplicate += sum.Duplicate
+		total.Rejected += sum.Rejected
+		total.Warnings += sum.Warnings
+		if err != nil {
+			failed = true
+			errorf(e, "%s: %v", displayName(name), err)
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+		}
+	}
+	if total.Rejected > shown {
+		fmt.Fprintf(e.stderr, "... and %d more rejected\n", total.Rejected-shown)
+	}
+	fmt.Fprintf(e.stdout, "accepted %d (new %d, duplicate %d), rejected %d, warnings %d\n",
+		total.Added+total.Duplicate, total.Added, total.Duplicate, total.Rejected, total.Warnings)
+	if failed || total.Rejected > 0 {
+		return 1
+	}
+	return 0
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "<stdin>"
+	}
+	return name
+}
+
+func importOne(ctx context.Context, e *env, in *ingest.Ingester, coll, name string, quiet bool, report func(ingest.Item)) (ingest.Summary, error) {
+	var r io.Reader = e.stdin
+	var size int64 = -1
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return ingest.Summary{}, err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		r = f
+	}
+	cr := &countingReader{r: r}
+	var p *progress
+	if !quiet {
+		p = newProgress(e.stderr, displayName(name), size, cr)
+	}
+	sum, err := in.Stream(ctx, coll, cr, func(it ingest.Item) {
+		report(it)
+		p.tick()
+	})
+	p.done()
+	return sum, err
+}
+
+// countingReader counts bytes read, for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progress draws a one-line progress display when w is a terminal; otherwise
+// it does nothing. A nil *progress is valid and inert.
+type progress struct {
+	w       io.Writer
+	name    string
+	size    int64
+	cr      *countingReader
+	start   time.Time
+	last    time.Time
+	objects int
+}
+
+func newProgress(w io.Writer, name string, size int64, cr *countingReader) *progress {
+	if !isTerminal(w) {
+		return nil
+	}
+	return &progress{w: w, name: name, size: size, cr: cr, start: time.Now()}
+}
+
+func (p *progress) tick() {
+	if p == nil {
+		return
+	}
+	p.objects++
+	if now := time.Now(); now.Sub(p.last) >= 200*time.Millisecond {
+		p.last = now
+		p.draw(now)
+	}
+}
+
+func (p *progress) draw(now time.Time) {
+	rate := float64(p.objects) / max(now.Sub(p.start).Seconds(), 1e-3)
+	if p.size > 0 {
+		pct := float64(p.cr.n) * 100 / float64(p.size)
+		const width = 30
+		filled := min(int(pct/100*width), width)
+		bar := make([]byte, width)
+		for i := range bar {
+			bar[i] = ' '
+			if i < filled {
+				bar[i] = '='
+			}
+		}
+		fmt.Fprintf(p.w, "\r%s [%s] %5.1f%% %d objects %.0f/s ", p.name, bar, pct, p.objects, rate)
+		return
+	}
+	fmt.Fprintf(p.w, "\r%s %d objects %.0f/s ", p.name, p.objects, rate)
+}
+
+func (p *progress) done() {
+	if p == nil {
+		return
+	}
+	p.draw(time.Now())
+	fmt.Fprintln(p.w)
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/setu-cti/setu/internal/account"
+)
+
+func init() {
+	register("org", "manage organisations: add, list", runOrg)
+}
+
+func runOrg(ctx context.Context, e *env, args []string) int {
+	return subcommands(ctx, e, "org", args, map[string]func(context.Context, *env, []string) int{
+		"add":  orgAdd,
+		"list": orgList,
+	})
+}
+
+// subcommands dispatches "setu NOUN VERB ...".
+func subcommands(ctx context.Context, e *env, noun string, args []string, verbs map[string]func(context.Context, *env, []string) int) int {
+	if len(args) == 0 || verbs[args[0]] == nil {
+		names := make([]string, 0, len(verbs))
+		for v := range verbs {
+			names = append(names, v)
+		}
+		errorf(e, "usage: setu %s {%s} ...", noun, strings.Join(sorted(names), "|"))
+		return 2
+	}
+	return verbs[args[0]](ctx, e, args[1:])
+}
+
+func orgAdd(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "org add", "ID --name NAME --country CC --kind KIND [--sector S,...]")
+	var sf storeFlags
+	sf.register(fs, e)
+	name := fs.String("name", "", "display `name`")
+	country := fs.String("country", "", "ISO 3166-1 alpha-2 `code`")
+	kind := fs.String("kind", "", "one of government, critical-infrastructure-operator, business, national-cert")
+	sectors := fs.String("sector", "", "`sectors`, comma-separated (e.g. energy,telecommunications)")
+	id, code, ok := oneArg(fs, args)
+	if !ok {
+		return code
+	}
+	o := account.Org{ID: id, Name: *name, Country: strings.ToUpper(*country), Kind: account.Kind(*kind),
+		Sectors: splitList(*sectors), Created: time.Now().UTC()}
+	if err := o.Validate(); err != nil {
+		errorf(e, "%v", err)
+		return 2
+	}
+	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
+		if err := db.CreateOrg(ctx, o); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "organisation %s created (STIX identity %s)\n", o.ID, o.IdentityID())
+		return nil
+	})
+}
+
+func orgList(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "org list", "")
+	var sf storeFlags
+	sf.register(fs, e)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
+		orgs, err := db.Orgs(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS")
+		for _, o := range orgs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","))
+		}
+		return tw.Flush()
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
