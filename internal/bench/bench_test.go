@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/stix"
+	"github.com/setu-cti/setu/internal/store"
+	"github.com/setu-cti/setu/internal/store/sqlite"
+)
+
+// TestMain lets the test binary stand in for setu-bench when Run re-executes
+// it to measure a phase in a child process.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == phaseArg {
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunTiny runs the whole benchmark at a tiny size so that it keeps
+// working. Whether targets are met is not checked: timings are not for tests.
+func TestRunTiny(t *testing.T) {
+	var out, errs bytes.Buffer
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(t.Context(), Config{N: 2000, Small: 200, Samples: 50, Exe: exe, Stdout: &out, Stderr: &errs})
+	if err != nil {
+		t.Fatalf("Run: %v\nstdout:\n%s\nstderr:\n%s", err, out.Bytes(), errs.Bytes())
+	}
+	t.Logf("\n%s", out.Bytes())
+	for _, prefix := range []string{"baseline  ", "import    sqlite", "steady    sqlite", "memory    sqlite import",
+		"memory    sqlite paging", "page      sqlite", "lookup    sqlite", "result    "} {
+		if !strings.Contains(out.String(), "\n"+prefix) {
+			t.Errorf("output has no line starting %q", prefix)
+		}
+	}
+	if got, want := countTargets(rep), 6; got != want {
+		t.Errorf("%d figures with a target, want %d", got, want)
+	}
+}
+
+func TestMainFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-h"}, 0},
+		{[]string{"-n", "5"}, 2},
+		{[]string{"-n", "100", "-small", "200"}, 2},
+		{[]string{"extra"}, 2},
+		{[]string{"-nope"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errs bytes.Buffer
+			if code := Main(t.Context(), tt.args, &out, &errs); code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, errs.Bytes())
+			}
+		})
+	}
+}
+
+// TestIndicators checks the generator's promises: deterministic, unique
+// ids that ID reproduces, objects the validator accepts, about Size bytes.
+func TestIndicators(t *testing.T) {
+	const n = 3000
+	for _, g := range []Indicators{{}, {Seed: 1, Size: objectSize}, {Seed: 2, Size: 2000}} {
+		var buf bytes.Buffer
+		size, err := g.WriteNDJSON(&buf, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(buf.Len()) != size {
+			t.Errorf("WriteNDJSON reported %d bytes, wrote %d", size, buf.Len())
+		}
+		if g.Size > 0 {
+			if avg := size / n; avg < int64(g.Size) || avg > int64(g.Size)+20 {
+				t.Errorf("Size %d: average object is %d bytes", g.Size, avg)
+			}
+		}
+		seen := map[string]bool{}
+		patterns := map[string]bool{}
+		for i, line := range bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
+			if again := g.Append(nil, i); !bytes.Equal(line, again) {
+				t.Fatalf("seed %d: object %d differs when generated again", g.Seed, i)
+			}
+			o, err := stix.Parse(line)
+			if err != nil {
+				t.Fatalf("seed %d: object %d rejected: %v\n%s", g.Seed, i, err, line)
+			}
+			if o.ID != g.ID(i) {
+				t.Fatalf("seed %d: object %d has id %s, ID gives %s", g.Seed, i, o.ID, g.ID(i))
+			}
+			if seen[o.ID] {
+				t.Fatalf("seed %d: id %s repeated", g.Seed, o.ID)
+			}
+			seen[o.ID] = true
+			var m struct {
+				Pattern string `json:"pattern"`
+			}
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatal(err)
+			}
+			if patterns[m.Pattern] {
+				t.Fatalf("seed %d: pattern %s repeated", g.Seed, m.Pattern)
+			}
+			patterns[m.Pattern] = true
+		}
+	}
+	if (Indicators{Seed: 1}).ID(0) == (Indicators{Seed: 2}).ID(0) {
+		t.Error("different seeds give the same id")
+	}
+}
+
+func TestComma(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4000: "-4,000"} {
+		if got := comma(n); got != want {
+			t.Errorf("comma(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// BenchmarkIndicators measures the generator, which the benchmark's own
+// timings exclude but its setup time includes.
+func BenchmarkIndicators(b *testing.B) {
+	b.ReportAllocs()
+	g := Indicators{Seed: 1, Size: objectSize}
+	var buf []byte
+	for i := 0; b.Loop(); i++ {
+		buf = g.Append(buf[:0], i)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkIngestSQLite measures the write path a batch at a time into a
+// store that grows as the benchmark runs; setu-bench measures the same path
+// at a fixed, large size against its baseline.
+func BenchmarkIngestSQLite(b *testing.B) {
+	b.ReportAllocs()
+	ctx := b.Context()
+	st, err := sqlite.Open(ctx, b.TempDir()+"/bench.db", store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	c := store.Collection{ID: uuid.NewString(), Alias: "bench"}
+	if err := st.CreateCollection(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	in := ingest.New(st, ingest.DefaultBatch)
+	g := Indicators{Seed: 1, Size: objectSize}
+	raws := make([][]byte, ingest.DefaultBatch)
+	next, size := 0, 0
+	for b.Loop() {
+		b.StopTimer()
+		size = 0
+		for k := range raws {
+			raws[k] = g.Append(raws[k][:0], next)
+			size += len(raws[k])
+			next++
+		}
+		b.StartTimer()
+		items, err := in.Objects(ctx, c.ID, raws)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Outcome != ingest.Added {
+				b.Fatalf("object %d: %v %v", it.Index, it.Outcome, it.Err)
+			}
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportMetric(float64(next)/b.Elapsed().Seconds(), "objects/s")
+}

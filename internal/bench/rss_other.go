@@ -1,0 +1,8 @@
+//go:build !unix
+
+package bench
+
+import "os"
+
+// maxRSS is 0 (not measured) where the platform has no rusage.
+func maxRSS(*os.ProcessState) int64 { return 0 }
