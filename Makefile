@@ -1,0 +1,26 @@
+# Thin wrappers; the Go tool does the work.
+GO ?= go
+
+.PHONY: build test test-short bench fuzz
+
+build:
+	$(GO) build -o setu ./cmd/setu
+
+# The whole suite: vet, then every test. PostgreSQL tests run when
+# SETU_TEST_POSTGRES_DSN is set, large-corpus tests when SETU_CORPUS is set;
+# otherwise they skip and say why.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Quick loop while developing: slow tests skipped.
+test-short:
+	$(GO) test -short ./...
+
+# Performance figures against baselines measured in the same run.
+bench:
+	$(GO) run ./cmd/setu-bench
+
+fuzz:
+	$(GO) test ./internal/stix -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./internal/stix -run '^$$' -fuzz FuzzReader -fuzztime 60s
