@@ -21,12 +21,15 @@ type writeStmts struct {
 	inCollection, ends        *sql.Stmt
 	clearFirst, clearLast     *sql.Stmt
 	insertRow, insertChange   *sql.Stmt
+	// Multi-row forms for a full chunk of pending rows (see flush).
+	insertRows, insertChanges *sql.Stmt
 }
 
 func (s *writeStmts) list() []**sql.Stmt {
 	return []**sql.Stmt{
 		&s.readCounter, &s.writeCounter, &s.head, &s.exact, &s.unversioned, &s.insertVersion,
 		&s.inCollection, &s.ends, &s.clearFirst, &s.clearLast, &s.insertRow, &s.insertChange,
+		&s.insertRows, &s.insertChanges,
 	}
 }
 
@@ -52,6 +55,25 @@ var writeSQL = []string{
 	`INSERT INTO collection_rows (collection, seq, version_pk, type, date_added, is_first, is_last)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	`INSERT INTO changes (seq, kind, collection, id, vtime) VALUES (?, 'add', ?, ?, ?)`,
+	`INSERT INTO collection_rows (collection, seq, version_pk, type, date_added, is_first, is_last) VALUES ` +
+		repeatJoin("(?, ?, ?, ?, ?, ?, ?)", rowChunk),
+	`INSERT INTO changes (seq, kind, collection, id, vtime) VALUES ` + repeatJoin("(?, 'add', ?, ?, ?)", rowChunk),
+}
+
+// rowChunk is how many collection rows (and change records) one multi-row
+// INSERT writes. Statement execution, not row count, dominates the cost of a
+// bulk Put, so rows are buffered and written a chunk at a time.
+const rowChunk = 64
+
+func repeatJoin(s string, n int) string {
+	b := make([]byte, 0, n*(len(s)+1))
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s...)
+	}
+	return string(b)
 }
 
 func (s *writeStmts) prepare(ctx context.Context, w *sql.DB) error {
@@ -117,6 +139,9 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 			return nil, err
 		}
 	}
+	if err := p.flush(); err != nil {
+		return nil, wrapErr("put", err)
+	}
 	if p.seq != startSeq {
 		// The counter row is written as the last step, as every backend
 		// does (in PostgreSQL that keeps the row lock short); under
@@ -145,6 +170,47 @@ type putter struct {
 	now       int64 // µs
 	seq       int64 // last seq assigned
 	dateAdded int64 // last date_added assigned, µs
+
+	// Rows and change records not yet written; flushed before anything reads
+	// collection rows and at the end of the transaction.
+	pending []pendingRow
+}
+
+type pendingRow struct {
+	seq, pk, dateAdded, vt int64
+	id, typ                string
+	first, last            bool
+}
+
+// flush writes the pending rows and change records.
+func (p *putter) flush() error {
+	rows := p.pending
+	for len(rows) >= rowChunk {
+		chunk := rows[:rowChunk]
+		rows = rows[rowChunk:]
+		ra := make([]any, 0, 7*rowChunk)
+		ca := make([]any, 0, 4*rowChunk)
+		for _, r := range chunk {
+			ra = append(ra, p.coll, r.seq, r.pk, r.typ, r.dateAdded, r.first, r.last)
+			ca = append(ca, r.seq, p.coll, r.id, r.vt)
+		}
+		if _, err := p.st.insertRows.ExecContext(p.ctx, ra...); err != nil {
+			return err
+		}
+		if _, err := p.st.insertChanges.ExecContext(p.ctx, ca...); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if _, err := p.st.insertRow.ExecContext(p.ctx, p.coll, r.seq, r.pk, r.typ, r.dateAdded, r.first, r.last); err != nil {
+			return err
+		}
+		if _, err := p.st.insertChange.ExecContext(p.ctx, r.seq, p.coll, r.id, r.vt); err != nil {
+			return err
+		}
+	}
+	p.pending = p.pending[:0]
+	return nil
 }
 
 // next assigns the next row's seq and date_added.
@@ -254,6 +320,10 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	}
 
 	if stored {
+		// The version may be listed by a pending row of this very batch.
+		if err := p.flush(); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
 		err := p.st.inCollection.QueryRowContext(ctx, p.coll, pk).Scan(new(int))
 		if err == nil {
 			return store.Result{Outcome: store.Duplicate}, nil
@@ -283,16 +353,16 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 
 	first, last := true, true
 	if !newObject {
+		// ends reads and updates the object's rows, which may be pending.
+		if err := p.flush(); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
 		if first, last, err = p.ends(v.ID, vt); err != nil {
 			return store.Result{}, wrapErr("put", err)
 		}
 	}
-	if _, err := p.st.insertRow.ExecContext(ctx, p.coll, seq, pk, v.Type, dateAdded, first, last); err != nil {
-		return store.Result{}, wrapErr("put", err)
-	}
-	if _, err := p.st.insertChange.ExecContext(ctx, seq, p.coll, v.ID, vt); err != nil {
-		return store.Result{}, wrapErr("put", err)
-	}
+	p.pending = append(p.pending, pendingRow{seq: seq, pk: pk, dateAdded: dateAdded, vt: vt,
+		id: v.ID, typ: v.Type, first: first, last: last})
 	return store.Result{Outcome: store.Added, Seq: seq, DateAdded: time.UnixMicro(dateAdded).UTC()}, nil
 }
 
