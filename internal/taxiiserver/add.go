@@ -138,8 +138,14 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// work claims and decides one job; false when there was none.
+// work claims and decides one job; false when there was none. A job once
+// claimed is finished even if ctx ends meanwhile (shutdown): it is bounded by
+// max_content_length, and finishing it spares the next instance waiting for
+// the lease to expire.
 func (s *Server) work(ctx context.Context) (bool, error) {
+	if ctx.Err() != nil {
+		return false, nil
+	}
 	id, body, err := s.cfg.DB.ClaimJob(ctx, s.cfg.Instance, s.cfg.Lease)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -147,6 +153,7 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.cfg.DB.Status(ctx, id)
 	if err != nil {
 		return true, fmt.Errorf("status %s of a claimed job: %w", id, err)

@@ -119,8 +119,11 @@ func (db *DB) Close() error {
 // retryable reports whether a transaction failed only because of its
 // interleaving with others, so that running it again may succeed. Writes
 // rely on unique constraints to detect two transactions creating the same
-// object, so a unique violation is one of these.
+// object, so a unique violation is one of these, as is errRaced.
 func retryable(err error) bool {
+	if errors.Is(err, errRaced) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {

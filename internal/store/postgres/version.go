@@ -170,6 +170,9 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.
 		committed = true
 		return tx.rs, nil
 	}
+	if tx.raced() {
+		return nil, errRaced
+	}
 	if err := tx.insertVersions(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -427,6 +430,25 @@ func (tx *putTx) unflag(r int, id string, vt int64, first bool) {
 	default:
 		tx.unsetLast = append(tx.unsetLast, vkey{id, vt})
 	}
+}
+
+// errRaced: another transaction created an object of the batch between
+// this one's reads; running again finds it stored, with its head row.
+var errRaced = errors.New("an object was created concurrently")
+
+// raced reports whether the reads saw a stored version of an object whose
+// head row they did not see. Each statement of the read takes its own
+// snapshot, so a transaction creating the object can commit between the
+// read of heads and the read of versions. Such an object has no head row to
+// lock and no new current version, so its head could not be written; the
+// attempt is run again instead.
+func (tx *putTx) raced() bool {
+	for _, h := range tx.heads {
+		if h.isNew && h.cur == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // insertVersions inserts the new versions in one statement (round trip 2)
