@@ -80,7 +80,7 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 // parseFlags parses args; it returns exit code and false when the command
 // must stop (help requested: 0, bad flags: 2).
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, false
 		}
@@ -124,24 +124,55 @@ func errorf(e *env, format string, a ...any) {
 	fmt.Fprintf(e.stderr, "setu: "+format+"\n", a...)
 }
 
+// flagsFirst moves flags ahead of positional arguments, so that
+// "setu collection grant shared cert-in --read" works as people type it; the
+// standard flag package stops at the first positional argument. "--" ends
+// the flags as usual.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // reported by Parse
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(pos) > 0 {
+		flags = append(flags, "--")
+	}
+	return append(flags, pos...)
+}
+
 // oneArg parses flags that follow or precede exactly one positional argument.
 func oneArg(fs *flag.FlagSet, args []string) (string, int, bool) {
-	// Accept the positional argument first ("setu user add alice --org x"),
-	// as people type it, as well as after the flags.
-	var pos string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		pos, args = args[0], args[1:]
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return "", code, false
 	}
-	if pos == "" && fs.NArg() == 1 {
-		pos = fs.Arg(0)
-	} else if fs.NArg() != 0 || pos == "" {
+	if fs.NArg() != 1 {
 		fs.Usage()
 		return "", 2, false
 	}
-	return pos, 0, true
+	return fs.Arg(0), 0, true
 }
 
 func sorted(s []string) []string { sort.Strings(s); return s }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +237,29 @@ func TestVersionAndMigrate(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "nonsense"); code != 2 {
 		t.Errorf("unknown command exit %d, want 2", code)
+	}
+}
+
+func TestFlagsFirst(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"a", "--read", "b"}, "[--read -- a b]"},
+		{[]string{"--org", "x", "alice"}, "[--org x -- alice]"},
+		{[]string{"alice", "--org", "x", "--role=analyst"}, "[--org x --role=analyst -- alice]"},
+		{[]string{"--read"}, "[--read]"},
+		{[]string{"a", "--", "--read"}, "[-- a --read]"},
+		{[]string{"-", "--collection", "c"}, "[--collection c -- -]"},
+	}
+	for _, tt := range tests {
+		fs := newFlags(&env{stderr: io.Discard}, "t", "")
+		fs.Bool("read", false, "")
+		fs.String("org", "", "")
+		fs.String("role", "", "")
+		fs.String("collection", "", "")
+		if got := fmt.Sprint(flagsFirst(fs, tt.args)); got != tt.want {
+			t.Errorf("flagsFirst(%q) = %s, want %s", tt.args, got, tt.want)
+		}
 	}
 }
