@@ -138,7 +138,7 @@ type Page struct {
 // Change is one change-log record.
 type Change struct {
 	Seq         int64
-	Kind        string // "add": a version was added to a collection; "delete": removed from it
+	Kind        string // "add": a version was added to a collection; "delete": a collection row was removed; "delete": removed from it
 	Collection  string
 	ID          string
 	VersionTime time.Time
