@@ -1,0 +1,168 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"github.com/setu-cti/setu/internal/stix"
+)
+
+// ExtensionID is Setu's published extension-definition for distribution
+// markings. Other tools keep the extension and ignore it, as STIX requires
+// of unknown extensions.
+const ExtensionID = "extension-definition--c9f8b1a4-5e2d-4f0a-9b7c-3d6e1f2a8b40"
+
+// markingNamespace derives the deterministic ids of distribution marking
+// definitions, so every node names the same scope with the same id.
+var markingNamespace = uuid.MustParse("b5e3c1d2-7a4f-4e8b-9c0d-1f2e3a4b5c6d")
+
+// markingCreated is the fixed creation time of the generated definitions:
+// marking definitions cannot be versioned, so the same scope must always
+// produce the same bytes.
+const markingCreated = "2026-01-01T00:00:00.000Z"
+
+// Distribution is the content of a Setu distribution marking.
+type Distribution struct {
+	Scope Scope
+	// Group is the sharing group's opaque id, for ScopeGroup.
+	Group string
+	// Recipients are "user:NAME" or "org:ID" entries (TLP:RED recipients).
+	Recipients []string
+}
+
+func (d Distribution) key() string {
+	switch {
+	case d.Scope == ScopeGroup:
+		return "group:" + d.Group
+	case len(d.Recipients) > 0:
+		rs := slices.Clone(d.Recipients)
+		sort.Strings(rs)
+		return "recipients:" + strings.Join(rs, ",")
+	}
+	return string(d.Scope)
+}
+
+// Validate checks a distribution's fields.
+func (d Distribution) Validate() error {
+	if len(d.Recipients) > 0 {
+		if d.Scope != "" {
+			return fmt.Errorf("distribution: recipients go without a scope")
+		}
+		for _, r := range d.Recipients {
+			name, ok := strings.CutPrefix(r, "user:")
+			if !ok {
+				name, ok = strings.CutPrefix(r, "org:")
+			}
+			if !ok || name == "" {
+				return fmt.Errorf("distribution: recipient %q is not user:NAME or org:ID", r)
+			}
+		}
+		return nil
+	}
+	if !slices.Contains(Scopes, d.Scope) {
+		return fmt.Errorf("distribution: unknown scope %q", d.Scope)
+	}
+	if (d.Scope == ScopeGroup) != (d.Group != "") {
+		return fmt.Errorf("distribution: a group is named exactly when the scope is group")
+	}
+	return nil
+}
+
+// MarkingID is the deterministic marking-definition id of d.
+func (d Distribution) MarkingID() string {
+	return "marking-definition--" + uuid.NewSHA1(markingNamespace, []byte(d.key())).String()
+}
+
+// extension is the extension's property block inside a marking definition.
+type extension struct {
+	ExtensionType string   `json:"extension_type"`
+	Scope         Scope    `json:"scope,omitempty"`
+	Group         string   `json:"group,omitempty"`
+	Recipients    []string `json:"recipients,omitempty"`
+}
+
+// MarkingDefinition returns the STIX marking-definition for d: the same
+// bytes for the same distribution on every node.
+func (d Distribution) MarkingDefinition() ([]byte, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	rs := slices.Clone(d.Recipients)
+	sort.Strings(rs)
+	name := "Setu distribution: " + d.key()
+	md := map[string]any{
+		"type":         "marking-definition",
+		"spec_version": "2.1",
+		"id":           d.MarkingID(),
+		"created":      markingCreated,
+		"name":         name,
+		"extensions": map[string]any{
+			ExtensionID: extension{ExtensionType: "property-extension", Scope: d.Scope, Group: d.Group, Recipients: rs},
+		},
+	}
+	return json.Marshal(md, json.Deterministic(true))
+}
+
+// Kind is what a marking definition means to the policy.
+type Kind int
+
+const (
+	KindUnknown      Kind = iota
+	KindTLP               // a TLP 1.0 or 2.0 definition
+	KindStatement         // a statement (e.g. a copyright notice): restricts nothing
+	KindDistribution      // a Setu distribution marking
+)
+
+// Marking is an interpreted marking definition.
+type Marking struct {
+	Kind         Kind
+	TLP          stix.TLP
+	Distribution Distribution
+}
+
+// Interpret reads a marking-definition object (its JSON). Built-in TLP ids
+// are recognised without their bodies (pass nil).
+func Interpret(id string, body []byte) (Marking, error) {
+	if t, ok := stix.TLPOf(id); ok {
+		return Marking{Kind: KindTLP, TLP: t}, nil
+	}
+	if body == nil {
+		return Marking{}, fmt.Errorf("marking %s: definition not known to this node", id)
+	}
+	var md struct {
+		ID             string                    `json:"id"`
+		DefinitionType string                    `json:"definition_type"`
+		Definition     map[string]any            `json:"definition"`
+		Extensions     map[string]jsontext.Value `json:"extensions"`
+	}
+	if err := json.Unmarshal(body, &md); err != nil {
+		return Marking{}, fmt.Errorf("marking %s: %w", id, err)
+	}
+	if md.ID != id {
+		return Marking{}, fmt.Errorf("marking %s: definition has id %s", id, md.ID)
+	}
+	if md.DefinitionType == "statement" {
+		return Marking{Kind: KindStatement}, nil
+	}
+	if raw, ok := md.Extensions[ExtensionID]; ok {
+		var ext extension
+		if err := json.Unmarshal(raw, &ext, json.RejectUnknownMembers(true)); err != nil {
+			return Marking{}, fmt.Errorf("marking %s: Setu distribution extension: %w", id, err)
+		}
+		d := Distribution{Scope: ext.Scope, Group: ext.Group, Recipients: ext.Recipients}
+		if err := d.Validate(); err != nil {
+			return Marking{}, fmt.Errorf("marking %s: %w", id, err)
+		}
+		if d.MarkingID() != id {
+			return Marking{}, fmt.Errorf("marking %s: a Setu distribution marking must have id %s", id, d.MarkingID())
+		}
+		return Marking{Kind: KindDistribution, Distribution: d}, nil
+	}
+	return Marking{}, fmt.Errorf("marking %s: definition type %q is not implemented by this node", id, md.DefinitionType)
+}
