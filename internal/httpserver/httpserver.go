@@ -115,6 +115,12 @@ func Endpoint(path string) string {
 	if strings.HasPrefix(path, "/manage/") {
 		return "manage"
 	}
+	// Every TAXII path ends in '/', and the discovery tree has one resource;
+	// anything else (a browser's /favicon.ico, /taxii2 without its slash) is
+	// not an endpoint and must not be counted as the API root.
+	if !strings.HasSuffix(path, "/") || strings.HasPrefix(path, "/taxii2/") {
+		return "other"
+	}
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case len(segs) == 1 && segs[0] != "":

@@ -1,8 +1,11 @@
 package httpserver
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -53,8 +56,18 @@ func NewMetrics() *Metrics {
 		objects: map[string]uint64{}, ingest: newHistogram()}
 }
 
+// methods are the request methods counted under their own name. The method
+// comes from the client, so any other is counted as "other": each distinct
+// label value is a series kept for the life of the process, and clients
+// must not be able to add series at will.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
 // Request counts one HTTP request.
 func (m *Metrics) Request(endpoint, method string, status int, d time.Duration) {
+	if !slices.Contains(methods, method) {
+		method = "other"
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests[reqKey{endpoint, method, status}]++
@@ -76,10 +89,19 @@ func (m *Metrics) Ingested(added, duplicate, rejected int, d time.Duration) {
 	m.ingest.observe(d.Seconds())
 }
 
+// ServeHTTP writes the exposition. It is rendered into memory under the
+// lock and sent after releasing it: every request takes the same lock to be
+// counted, so a slow scraper must not hold it while the network drains.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var b bytes.Buffer
+	m.render(&b)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write(b.Bytes())
+}
+
+func (m *Metrics) render(w io.Writer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 
 	fmt.Fprintln(w, "# HELP setu_http_requests_total HTTP requests by endpoint, method and status.")
 	fmt.Fprintln(w, "# TYPE setu_http_requests_total counter")
@@ -122,7 +144,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeHistogram(w, "setu_ingest_duration_seconds", "", m.ingest)
 }
 
-func writeHistogram(w http.ResponseWriter, name, labels string, h *histogram) {
+func writeHistogram(w io.Writer, name, labels string, h *histogram) {
 	var cum uint64
 	for i, b := range buckets {
 		cum += h.counts[i]

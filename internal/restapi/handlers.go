@@ -126,15 +126,24 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p store.Princip
 }
 
 // managedUser finds a user the caller may manage; others are not found.
+// An org-admin sees the node admins of their own organisation but may not
+// manage them: minting or revoking an admin's token would hand an org-admin
+// the node, so that is forbidden like disabling one.
 func (a *API) managedUser(r *http.Request, p store.Principal, self bool) (account.User, error) {
 	u, err := a.cfg.DB.User(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return u, err
 	}
-	if canManageOrg(p, u.Org) || (self && u.Name == p.User.Name) {
+	if self && u.Name == p.User.Name {
 		return u, nil
 	}
-	return u, errNotFound
+	if !canManageOrg(p, u.Org) {
+		return u, errNotFound
+	}
+	if u.Role == account.Admin && !isAdmin(p) {
+		return u, errForbidden
+	}
+	return u, nil
 }
 
 func (a *API) setDisabled(disabled bool) func(http.ResponseWriter, *http.Request, store.Principal) error {
@@ -142,9 +151,6 @@ func (a *API) setDisabled(disabled bool) func(http.ResponseWriter, *http.Request
 		u, err := a.managedUser(r, p, false)
 		if err != nil {
 			return err
-		}
-		if u.Role == account.Admin && !isAdmin(p) {
-			return errForbidden
 		}
 		if err := a.cfg.DB.SetUserDisabled(r.Context(), u.Name, disabled); err != nil {
 			return err
@@ -154,6 +160,9 @@ func (a *API) setDisabled(disabled bool) func(http.ResponseWriter, *http.Request
 		return nil
 	}
 }
+
+// maxTokenTTL is the longest token lifetime, in seconds: ten years.
+const maxTokenTTL = 10 * 366 * 24 * 60 * 60
 
 type tokenJSON struct {
 	ID      string `json:"id"`
@@ -201,8 +210,10 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, p store.Princi
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.TTLSeconds < 0 {
-		return bad("ttl_seconds must not be negative")
+	// The bound keeps the product with time.Second inside a Duration: an
+	// overflow would wrap to a negative TTL, i.e. a token that never expires.
+	if in.TTLSeconds < 0 || in.TTLSeconds > maxTokenTTL {
+		return bad("ttl_seconds must be between 0 and %d", maxTokenTTL)
 	}
 	secret, t, err := account.NewToken(u.Name, in.Label, a.cfg.Now().UTC(), time.Duration(in.TTLSeconds)*time.Second)
 	if err != nil {

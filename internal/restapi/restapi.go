@@ -3,8 +3,9 @@
 // API token, or Bearer).
 //
 // Node admins manage everything; an organisation's org-admins manage their
-// own organisation's users and tokens; other roles may only read their own
-// user record and tokens. Anything a caller may not see is 404, so the API
+// own organisation's users and tokens, except node admins who belong to it
+// (403), and cannot create admins; other roles may only read their own user
+// record and manage their own tokens. Token lifetimes are at most ten years. Anything a caller may not see is 404, so the API
 // does not reveal which organisations, users or collections exist.
 package restapi
 
@@ -124,11 +125,18 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// maxBody bounds a request body; management requests are small.
+const maxBody = 1 << 20
+
 // decode reads a JSON request body strictly: unknown fields and trailing
 // data are errors.
 func decode(r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
 	if err := json.UnmarshalRead(r.Body, v, json.RejectUnknownMembers(true)); err != nil {
+		// Too large is the client's size, not its syntax: say so, as 413.
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit)}
+		}
 		return bad("invalid request body: %v", err)
 	}
 	return nil

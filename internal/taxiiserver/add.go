@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -47,12 +48,13 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, 
 		Created: s.cfg.Now().UTC(), Total: len(env.Objects)}
 	for _, o := range env.Objects {
 		h, ok := peek(o)
+		d := detail(h)
 		if !ok {
-			st.Failures = append(st.Failures, store.StatusDetail{ID: h.ID, Version: h.version(),
-				Message: "not a STIX object with a string id and type"})
+			d.Message = "not a STIX object with a string id and type"
+			st.Failures = append(st.Failures, d)
 			continue
 		}
-		st.Pendings = append(st.Pendings, store.StatusDetail{ID: h.ID, Version: h.version()})
+		st.Pendings = append(st.Pendings, d)
 	}
 	if err := s.cfg.DB.CreateStatus(r.Context(), st, body); err != nil {
 		s.fail(w, r, err)
@@ -75,6 +77,29 @@ func (h head) version() string {
 		return h.Modified
 	}
 	return h.Created
+}
+
+// maxDetailLen bounds what a status echoes of an unvalidated object: a
+// STIX id is at most 288 bytes and a timestamp far less.
+const maxDetailLen = 300
+
+// detail is the status entry naming an object by what it claims before
+// validation; an object whose claim needed cleaning fails validation
+// anyway, under this entry.
+func detail(h head) store.StatusDetail {
+	return store.StatusDetail{ID: storable(h.ID, maxDetailLen), Version: storable(h.version(), maxDetailLen)}
+}
+
+// storable makes client text fit for a status row on every backend
+// (PostgreSQL text holds neither NUL nor invalid UTF-8) and at most n
+// bytes. A status that cannot be stored would fail the POST, or leave its
+// job to be retried forever.
+func storable(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
 }
 
 // peek reads an object's id and version without validating it; validation is
@@ -190,7 +215,7 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 			st.Successes = append(st.Successes, d)
 		default:
 			rej++
-			d.Message = it.Err.Error()
+			d.Message = storable(it.Err.Error(), 4096)
 			st.Failures = append(st.Failures, d)
 		}
 	}

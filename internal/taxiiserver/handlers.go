@@ -102,7 +102,7 @@ func (s *Server) page(r *http.Request, p store.Principal, c store.Collection, ep
 	if len(f.Ignored) > 0 {
 		s.cfg.Log.Debug("ignored TAXII query parameters", "params", f.Ignored)
 	}
-	bind := cursor{Collection: c.ID, Reader: p.User.Name, Filter: f.Hash(), Endpoint: int(ep)}
+	bind := cursor{Collection: c.ID, Reader: p.User.Name, Filter: f.Hash(), Endpoint: int(ep), Object: r.PathValue("obj")}
 	if f.Next != "" {
 		if q.After, err = s.seal.open(f.Next, bind); err != nil {
 			return store.Page{}, "", err

@@ -13,12 +13,15 @@ import (
 
 // cursor is what a next token carries. It binds the collection, the reader
 // and the hash of the match filters; it deliberately does not bind limit,
-// which clients change between pages.
+// which clients change between pages. On the object and versions endpoints
+// it also binds the object id from the path: positions are within one
+// object's rows, so a token for one object must not page through another.
 type cursor struct {
 	Collection string `json:"c"`
 	Reader     string `json:"u"`
 	Filter     string `json:"f"`
 	Endpoint   int    `json:"e"`
+	Object     string `json:"o,omitempty"`
 	Pos        int64  `json:"p"`
 }
 
@@ -55,20 +58,32 @@ var errBadNext = newErr(http.StatusBadRequest, "Bad Request",
 
 // open checks a token against what the request binds and returns its position.
 func (s *sealer) open(tok string, want cursor) (int64, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) < s.aead.NonceSize() {
-		return 0, errBadNext
-	}
-	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], tokenAAD)
+	c, err := s.unseal(tok)
 	if err != nil {
-		return 0, errBadNext
+		return 0, err
 	}
-	var c cursor
-	if err := json.Unmarshal(plain, &c); err != nil {
-		return 0, errBadNext
-	}
-	if c.Collection != want.Collection || c.Reader != want.Reader || c.Filter != want.Filter || c.Endpoint != want.Endpoint || c.Pos < 0 {
+	if c.Collection != want.Collection || c.Reader != want.Reader || c.Filter != want.Filter || c.Endpoint != want.Endpoint ||
+		c.Object != want.Object || c.Pos < 0 {
 		return 0, errBadNext
 	}
 	return c.Pos, nil
+}
+
+// unseal authenticates and decodes a token without checking what it binds.
+func (s *sealer) unseal(tok string) (cursor, error) {
+	var c cursor
+	// Strict decoding refuses non-zero padding bits, so every sealed token
+	// has exactly one spelling and an altered one never opens.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(raw) < s.aead.NonceSize() {
+		return c, errBadNext
+	}
+	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], tokenAAD)
+	if err != nil {
+		return c, errBadNext
+	}
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return c, errBadNext
+	}
+	return c, nil
 }
