@@ -33,6 +33,11 @@ var (
 	ErrConflict = errors.New("conflicting content for an existing version")
 	// ErrRevoked: the object has been revoked; no later version is accepted.
 	ErrRevoked = errors.New("object is revoked; no later version is accepted")
+	// ErrNotOwner: a new version of an object was submitted by another
+	// organisation than the one that first stored the object (its owner);
+	// only the owner versions or revokes. An exact copy of a stored version
+	// is a Duplicate whoever submits it.
+	ErrNotOwner = errors.New("only the organisation that owns an object may publish new versions or revoke it")
 	// ErrSchemaBehind: the database schema is older than this binary and
 	// migration was not requested.
 	ErrSchemaBehind = errors.New("database schema is behind; run `setu migrate` or pass --migrate")
@@ -50,6 +55,21 @@ type Version struct {
 	Revoked     bool
 	Hash        [32]byte // SHA-256 of Body
 	Body        []byte   // canonical JSON (RFC 8785), served unchanged
+
+	// Policy metadata, fixed by the write path when the version is first
+	// stored and kept with it; the store does not interpret it.
+	//
+	// Submitter is the organisation that submitted the version (its owner).
+	// Facts is the policy's encoded facts about the version (markings
+	// resolved to TLP, distribution, recipients). Audience lists the keys of
+	// readers who may possibly see it ("public", "node", "org:ID",
+	// "group:ID", "user:NAME", "peer:NAME"): a superset of who may, so that a
+	// reader's page can be found through an index of its own keys and the
+	// exact decision applied to few rows. A version stored again keeps the
+	// metadata of its first store.
+	Submitter string
+	Facts     []byte
+	Audience  []string
 
 	// Set by the store on reads.
 	VersionTime time.Time // Modified, else Created, else (SCO) first date stored
@@ -126,6 +146,11 @@ type Query struct {
 	Versions     VersionFilter
 	Limit        int  // maximum rows; must be > 0
 	NoBody       bool // leave Version.Body nil (manifest)
+	// Audience, when not nil, restricts the result to rows whose version
+	// lists at least one of these keys. The cost of a page then follows the
+	// rows with the reader's keys, not the collection's size. An empty non-nil
+	// slice matches nothing.
+	Audience []string
 }
 
 // Page is one page of a Query, in sequence order.

@@ -33,7 +33,8 @@ var _ store.Deleter = (*DB)(nil)
 // specVersions; versions are selected as Query selects them (the zero
 // filter means the last version in the collection). The object's remaining
 // rows get their first and last flags back, so "last" then means the newest
-// version still listed. It returns the number of rows removed;
+// version still listed. The audience rows of the removed rows go with them.
+// It returns the number of rows removed;
 // store.ErrNotFound if the collection is absent or no row matched.
 //
 // Delete locks the object's head row, as Put does, so it and writers of
@@ -59,7 +60,14 @@ func (db *DB) Delete(ctx context.Context, collection, id string, vf store.Versio
 	if len(specVersions) > 0 {
 		sql += ` AND r.spec_version = ANY(` + arg(specVersions) + `)`
 	}
-	sql += ` RETURNING r.vtime`
+	// The audience rows of the removed rows go in the same statement. Their
+	// keys are those of the row's version, stored with it, so each is found
+	// by the primary key (collection, key, seq).
+	sql = `WITH d AS (` + sql + ` RETURNING r.seq, r.vtime, r.version_pk), a AS (
+		DELETE FROM audience a
+		USING d JOIN versions v ON v.pk = d.version_pk CROSS JOIN LATERAL unnest(v.audience) AS k(key)
+		WHERE a.collection = $1 AND a.key = k.key AND a.seq = d.seq)
+	SELECT vtime FROM d`
 	for attempt := 1; ; attempt++ {
 		n, err := db.delete(ctx, coll, id, sql, args)
 		if err != nil && retryable(err) && attempt < 10 && ctx.Err() == nil {

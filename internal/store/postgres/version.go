@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,10 @@ import (
 //     version time is the time it was first stored, kept strictly after the
 //     object's latest version time so that the newest content is current;
 //   - a version whose times fall outside what the store can key is Rejected.
+//
+// A version keeps the policy metadata (Submitter, Facts, Audience) of its
+// first store; each collection row gets one audience row per key of its
+// version, with the row's seq.
 //
 // A zero Hash is computed from Body. Put retries by itself when it loses a
 // race: a deadlock, or another transaction creating one of its new objects
@@ -60,6 +65,7 @@ type input struct {
 	versioned         bool
 	vtime             int64 // when versioned
 	created, modified *int64
+	audience          []string // v.Audience without repeats
 }
 
 // vkey identifies a version by id and version time.
@@ -80,6 +86,9 @@ type known struct {
 	hash   [32]byte
 	pk     int64 // 0 for a new version until it is inserted
 	inColl bool  // listed in the target collection
+	// audience is the version's keys: the stored ones for a stored
+	// version, whatever a later store brings.
+	audience []string
 }
 
 // head is the state of one object, read under its row lock.
@@ -189,6 +198,7 @@ func (tx *putTx) prepare(vs []store.Version) {
 		v := &vs[i]
 		in := &tx.in[i]
 		in.v, in.hash = v, v.Hash
+		in.audience = distinct(v.Audience)
 		if in.hash == ([32]byte{}) {
 			in.hash = sha256.Sum256(v.Body)
 		}
@@ -245,12 +255,12 @@ func (tx *putTx) read(ctx context.Context, conn *pgxpool.Conn) error {
 		FROM (SELECT DISTINCT unnest($1::text[])) AS u(id) JOIN heads h ON h.id = u.id
 		ORDER BY h.id FOR NO KEY UPDATE OF h`, ids)
 	b.Queue(`
-		SELECT v.id, v.vtime, v.pk, v.hash,
+		SELECT v.id, v.vtime, v.pk, v.hash, v.audience,
 		       EXISTS (SELECT 1 FROM collection_rows r WHERE r.collection = $3 AND r.id = v.id AND r.vtime = v.vtime)
 		FROM unnest($1::text[], $2::bigint[]) AS u(id, vtime)
 		JOIN versions v ON v.id = u.id AND v.vtime = u.vtime`, vIDs, vTimes, tx.coll)
 	b.Queue(`
-		SELECT v.id, v.vtime, v.pk, v.hash,
+		SELECT v.id, v.vtime, v.pk, v.hash, v.audience,
 		       EXISTS (SELECT 1 FROM collection_rows r WHERE r.collection = $3 AND r.id = v.id AND r.vtime = v.vtime)
 		FROM unnest($1::text[], $2::bytea[]) AS u(id, hash)
 		JOIN versions v ON v.id = u.id AND v.hash = u.hash
@@ -286,7 +296,7 @@ func (tx *putTx) readResults(br pgx.BatchResults) error {
 		var k known
 		var hash []byte
 		rows, _ := br.Query()
-		if _, err := pgx.ForEachRow(rows, []any{&id, &k.vtime, &k.pk, &hash, &k.inColl}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&id, &k.vtime, &k.pk, &hash, &k.audience, &k.inColl}, func() error {
 			k := k
 			copy(k.hash[:], hash)
 			tx.byTime[vkey{id, k.vtime}] = &k
@@ -376,7 +386,7 @@ func rejected(id string, vtime int64, err error) store.Result {
 
 // keep records a new version of the object whose head is h.
 func (tx *putTx) keep(in *input, h *head, vt int64) *known {
-	k := &known{vtime: vt, hash: in.hash}
+	k := &known{vtime: vt, hash: in.hash, audience: in.audience}
 	tx.news, tx.newIn = append(tx.news, k), append(tx.newIn, in)
 	tx.byTime[vkey{in.v.ID, vt}] = k
 	if h.vtime == nil || vt > *h.vtime {
@@ -462,19 +472,36 @@ func (tx *putTx) insertVersions(ctx context.Context, conn *pgxpool.Conn) error {
 	created, modified := make([]*int64, n), make([]*int64, n)
 	vtimes, revoked := make([]int64, n), make([]bool, n)
 	hashes, bodies := make([][]byte, n), make([][]byte, n)
+	submitters, facts := make([]string, n), make([][]byte, n)
+	var ords []int64
+	var keys []string
 	for j, k := range tx.news {
 		in := tx.newIn[j]
 		ids[j], types[j], specs[j] = in.v.ID, in.v.Type, in.v.SpecVersion
 		created[j], modified[j] = in.created, in.modified
 		vtimes[j], revoked[j] = k.vtime, in.v.Revoked
 		hashes[j], bodies[j] = k.hash[:], in.v.Body
+		submitters[j], facts[j] = in.v.Submitter, in.v.Facts
+		for _, key := range k.audience {
+			ords, keys = append(ords, int64(j+1)), append(keys, key)
+		}
 	}
+	// The versions' key lists differ in length, and a PostgreSQL array
+	// must be rectangular, so the keys come flattened as (version ordinal,
+	// key) pairs and are grouped back per version.
 	rows, _ := conn.Query(ctx, `
-		INSERT INTO versions (id, type, spec_version, created, modified, vtime, revoked, hash, body)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-		                     $6::bigint[], $7::boolean[], $8::bytea[], $9::bytea[])
+		INSERT INTO versions (id, type, spec_version, created, modified, vtime, revoked, hash, body,
+		                      submitter, facts, audience)
+		SELECT u.id, u.type, u.spec, u.created, u.modified, u.vtime, u.revoked, u.hash, u.body,
+		       u.submitter, u.facts, coalesce(a.keys, '{}')
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+		            $6::bigint[], $7::boolean[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[])
+		        WITH ORDINALITY AS u(id, type, spec, created, modified, vtime, revoked, hash, body, submitter, facts, ord)
+		LEFT JOIN (SELECT x.ord, array_agg(x.key) AS keys
+		           FROM unnest($12::bigint[], $13::text[]) AS x(ord, key)
+		           GROUP BY x.ord) a ON a.ord = u.ord
 		RETURNING id, vtime, pk`,
-		ids, types, specs, created, modified, vtimes, revoked, hashes, bodies)
+		ids, types, specs, created, modified, vtimes, revoked, hashes, bodies, submitters, facts, ords, keys)
 	var id string
 	var vt, pk int64
 	_, err := pgx.ForEachRow(rows, []any{&id, &vt, &pk}, func() error {
@@ -537,12 +564,21 @@ func (tx *putTx) finish(ctx context.Context, conn *pgxpool.Conn) error {
 	n := len(tx.rows)
 	pks, ids, types, specs := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 	vtimes, first, last := make([]int64, n), make([]bool, n), make([]bool, n)
+	var ords []int64
+	var keys []string
 	for j, r := range tx.rows {
 		pks[j], ids[j], types[j], specs[j] = r.ver.pk, r.in.v.ID, r.in.v.Type, r.in.v.SpecVersion
 		vtimes[j], first[j], last[j] = r.ver.vtime, r.first, r.last
+		for _, key := range r.ver.audience {
+			ords, keys = append(ords, int64(j+1)), append(keys, key)
+		}
 	}
 	// Row j (from 1) gets seq0+j and added0+j: date_added is
-	// max(now, last+1µs) for the first row and steps by 1µs.
+	// max(now, last+1µs) for the first row and steps by 1µs. Its audience
+	// rows, (row ordinal, key) pairs, get the same seq. They are known
+	// before the statement (a stored version's keys were read with it), so
+	// while the counter is locked nothing is looked up: the rows are only
+	// inserted.
 	b.Queue(`
 		WITH c AS (
 			UPDATE counter SET seq = seq + $2, date_added = greatest($3, date_added + 1) + $2 - 1
@@ -556,9 +592,13 @@ func (tx *putTx) finish(ctx context.Context, conn *pgxpool.Conn) error {
 		), ch AS (
 			INSERT INTO changes (seq, kind, collection, id, vtime)
 			SELECT seq, 'add', $1, id, vtime FROM r
+		), a AS (
+			INSERT INTO audience (collection, key, seq)
+			SELECT $1, x.key, c.seq0 + x.ord
+			FROM c, unnest($11::bigint[], $12::text[]) AS x(ord, key)
 		)
 		SELECT seq0, added0 FROM c`,
-		tx.coll, n, tx.now/1000, pks, ids, types, specs, vtimes, first, last)
+		tx.coll, n, tx.now/1000, pks, ids, types, specs, vtimes, first, last, ords, keys)
 	b.Queue(`COMMIT`)
 
 	var seq0, added0 int64
@@ -603,14 +643,14 @@ func (hr *headRows) add(id string, h *head) {
 	hr.vtimes, hr.revoked = append(hr.vtimes, h.vtime), append(hr.revoked, h.revokedAt)
 }
 
-const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime`
+const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts`
 
 // scanVersion scans versionColumns, then extra destinations.
 func scanVersion(row pgx.Row, v *store.Version, extra ...any) error {
 	var created, modified *int64
 	var hash []byte
 	var vtime int64
-	dst := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vtime}, extra...)
+	dst := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vtime, &v.Submitter, &v.Facts}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return err
 	}
@@ -637,4 +677,23 @@ func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 		return store.Version{}, fmt.Errorf("postgres: current %s: %w", id, err)
 	}
 	return v, nil
+}
+
+// distinct returns keys without repeats, in their first order: each key of
+// a version is one audience row per collection row, and the primary key
+// (collection, key, seq) admits it once. It allocates only when keys has a
+// repeat.
+func distinct(keys []string) []string {
+	for i := 1; i < len(keys); i++ {
+		if slices.Contains(keys[:i], keys[i]) {
+			out := slices.Clone(keys[:i])
+			for _, k := range keys[i:] {
+				if !slices.Contains(out, k) {
+					out = append(out, k)
+				}
+			}
+			return out
+		}
+	}
+	return keys
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -10,6 +11,8 @@ import (
 )
 
 var _ store.Deleter = (*DB)(nil)
+
+const deleteAudienceSQL = `DELETE FROM audience WHERE collection = ? AND key = ? AND seq = ?`
 
 // Delete removes from the collection (id or alias) the rows of object id
 // whose versions match vf (the zero filter means the last version in the
@@ -37,7 +40,7 @@ func (db *DB) Delete(ctx context.Context, collection, id string, vf store.Versio
 	if err != nil {
 		return 0, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT r.seq, v.vtime, v.spec_version, r.is_first, r.is_last
+	rows, err := tx.QueryContext(ctx, `SELECT r.seq, v.vtime, v.spec_version, r.is_first, r.is_last, v.audience
 		FROM versions v INDEXED BY versions_id_vtime
 		CROSS JOIN collection_rows r INDEXED BY collection_rows_version
 		WHERE v.id = ?2 AND r.collection = ?1 AND r.version_pk = v.pk`, coll, id)
@@ -48,11 +51,12 @@ func (db *DB) Delete(ctx context.Context, collection, id string, vf store.Versio
 		seq, vt         int64
 		spec            string
 		isFirst, isLast bool
+		audience        sql.NullString // the version's keys: those of its audience rows
 	}
 	var all []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.seq, &r.vt, &r.spec, &r.isFirst, &r.isLast); err != nil {
+		if err := rows.Scan(&r.seq, &r.vt, &r.spec, &r.isFirst, &r.isLast, &r.audience); err != nil {
 			rows.Close()
 			return 0, wrapErr("delete", err)
 		}
@@ -84,6 +88,17 @@ func (db *DB) Delete(ctx context.Context, collection, id string, vf store.Versio
 	for _, r := range gone {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM collection_rows WHERE collection = ? AND seq = ?`, coll, r.seq); err != nil {
 			return 0, wrapErr("delete", err)
+		}
+		// The row's audience rows are found by key, so the keys come from
+		// the version, whose keys are the ones each of its rows was given.
+		keys, err := decodeAudience(r.audience)
+		if err != nil {
+			return 0, wrapErr("delete", err)
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, deleteAudienceSQL, coll, k, r.seq); err != nil {
+				return 0, wrapErr("delete", err)
+			}
 		}
 		seq++
 		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (seq, kind, collection, id, vtime) VALUES (?, 'delete', ?, ?, ?)`,

@@ -26,6 +26,13 @@ import (
 //     returns; that is the trade for one index fewer on every Put;
 //   - the scans are merged by seq, which is how TAXII pages by date_added.
 //
+// With an Audience, the reader's keys drive instead (see audienceScan): the
+// audience index yields the rows listed under any of the keys after the
+// cursor, in seq order, and every other filter is applied to those rows, so
+// a page reads the rows the reader may see, never the rest of the
+// collection. With IDs as well, the ids still drive and each of their rows
+// is checked against the keys.
+//
 // AddedAfter becomes a lower bound on seq through the date_added index,
 // because seq and date_added increase together. All scans run in one read
 // transaction, so they see the same snapshot: a row committed during the
@@ -93,6 +100,14 @@ func planScans(q store.Query, coll, after int64) []scan {
 	}
 	cols := versionColumns + `, r.seq, r.date_added, ` + body
 
+	var keys []string
+	if q.Audience != nil {
+		keys = slices.Compact(slices.Sorted(slices.Values(q.Audience)))
+		if len(keys) == 0 {
+			return nil // no key, no row
+		}
+	}
+
 	var scans []scan
 	if len(q.IDs) > 0 {
 		// The ids' versions in the collection, filtered; few rows, so one
@@ -103,6 +118,12 @@ func planScans(q store.Query, coll, after int64) []scan {
 		b.in("v.type", q.Types)
 		b.in("v.spec_version", q.SpecVersions)
 		b.versions(vf)
+		if keys != nil {
+			// A lookup of (collection, key, seq) per key for each of the
+			// ids' rows.
+			b.add(`EXISTS (SELECT 1 FROM audience a INDEXED BY `+audiencePK+`
+				WHERE a.collection = r.collection AND a.key IN (`+marks(len(keys))+`) AND a.seq = r.seq)`, strs(keys)...)
+		}
 		scans = append(scans, scan{
 			// Pinned: the ids' versions drive, never the collection's rows.
 			sql: `SELECT ` + cols + ` FROM versions v INDEXED BY versions_id_vtime
@@ -111,6 +132,10 @@ func planScans(q store.Query, coll, after int64) []scan {
 				WHERE ` + b.String() + ` ORDER BY r.seq LIMIT ?`,
 			args: append(append([]any{coll}, b.args...), n),
 		})
+	} else if keys != nil {
+		for group := range slices.Chunk(keys, maxScanKeys) {
+			scans = append(scans, audienceScan(cols, coll, group, q.Types, q.SpecVersions, vf, after, n))
+		}
 	} else {
 		types := []string{""}
 		if len(q.Types) > 0 {
@@ -177,6 +202,46 @@ func rangeScan(cols string, coll int64, typ string, byType bool, sel versionScan
 			JOIN versions v ON v.pk = r.version_pk
 			WHERE ` + b.String() + ` ORDER BY r.seq LIMIT ?`,
 		args: append(b.args, n),
+	}
+}
+
+// audiencePK is the primary key of the audience table, (collection, key, seq).
+const audiencePK = "sqlite_autoindex_audience_1"
+
+// maxScanKeys bounds the keys one audience scan merges. Each key is one arm
+// of a compound SELECT, and SQLite bounds those (500 by default); a reader
+// with more keys gets several scans, merged like the others.
+const maxScanKeys = 32
+
+// audienceScan builds the scan of the rows listed under any of keys after
+// the cursor. Each key's rows are one range of the audience primary key,
+// already in seq order; SQLite merges the ranges in a co-routine (UNION,
+// so a row listed under several keys comes once) without sorting, and each
+// candidate is joined to its collection row and version and filtered. The
+// statement stops at the n-th matching row, so it reads the candidates up
+// to that row and no further: the candidates are fetched as the filters
+// consume them, however many the filters reject, and a page never restarts
+// from an offset. The plan is pinned like the range scans' and checked by
+// the tests.
+func audienceScan(cols string, coll int64, keys, types, specs []string, vf store.VersionFilter, after int64, n int) scan {
+	arms := make([]string, len(keys))
+	var args []any
+	for i, k := range keys {
+		arms[i] = `SELECT seq FROM audience INDEXED BY ` + audiencePK + ` WHERE collection = ? AND key = ? AND seq > ?`
+		args = append(args, coll, k, after)
+	}
+	var b where
+	b.add("r.collection = ?", coll)
+	b.in("r.type", types) // the row's copy of the type: no version read to reject it
+	b.in("v.spec_version", specs)
+	b.versions(vf)
+	args = append(args, b.args...)
+	return scan{
+		sql: `SELECT ` + cols + ` FROM (` + strings.Join(arms, " UNION ") + ` ORDER BY seq) cand
+			CROSS JOIN collection_rows r INDEXED BY sqlite_autoindex_collection_rows_1 ON r.seq = cand.seq
+			CROSS JOIN versions v ON v.pk = r.version_pk
+			WHERE ` + b.String() + ` ORDER BY cand.seq LIMIT ?`,
+		args: append(args, n),
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // and 1,000,000 rows; the times should be about the same. The large
 // collection is filled with SQL directly (Put is measured by
 // BenchmarkImport), one object in ten with a second version, and types
-// mixed; it is skipped with -short.
+// mixed; it is skipped with -short. Audience pages should cost about the
+// same as the others whatever share of the collection the reader sees.
 //
 //	go test ./internal/store/sqlite -run '^$' -bench Query
 func BenchmarkQuery(b *testing.B) {
@@ -37,6 +38,12 @@ func BenchmarkQuery(b *testing.B) {
 				{"middle-page-manifest", store.Query{After: mid, Limit: 100, NoBody: true}},
 				{"added-after", store.Query{AddedAfter: timeAt(mid), Limit: 100}},
 				{"id", store.Query{IDs: []string{fmt.Sprintf("indicator--%036d", rows/3)}, Limit: 100}},
+				// A reader whose key lists 1 row in 100, one with half the
+				// rows, and one with four keys of 1 in 100 each.
+				{"audience-rare-middle", store.Query{After: mid, Limit: 100, Audience: []string{"org:7"}}},
+				{"audience-public-middle", store.Query{After: mid, Limit: 100, Audience: []string{"public"}}},
+				{"audience-keys-middle", store.Query{After: mid, Limit: 100, Audience: []string{"org:1", "org:2", "group:3", "user:4"}}},
+				{"audience-rare-id", store.Query{IDs: []string{fmt.Sprintf("indicator--%036d", 107)}, Limit: 100, Audience: []string{"org:7"}}},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					tc.q.Collection = "c"
@@ -89,6 +96,13 @@ func fillDirect(b *testing.B, n int) *DB {
 		FROM versions WHERE pk % 10 = 0`,
 		`INSERT INTO collection_rows (collection, seq, version_pk, type, date_added, is_first, is_last)
 		SELECT 1, pk, pk, type, 1700000000000000 + pk, vtime = 1000, pk > ?1 OR pk % 10 != 0 FROM versions ORDER BY pk`,
+		// Audience: every row one org of 100 and, for even seqs, public;
+		// group:G and user:U list 1 row in 100 as well.
+		`INSERT INTO audience (collection, key, seq)
+		SELECT 1, 'org:' || (seq % 100), seq FROM collection_rows
+		UNION ALL SELECT 1, 'public', seq FROM collection_rows WHERE seq % 2 = 0
+		UNION ALL SELECT 1, 'group:' || (seq % 100), seq FROM collection_rows WHERE seq % 100 = 3
+		UNION ALL SELECT 1, 'user:' || (seq % 100), seq FROM collection_rows WHERE seq % 100 = 4`,
 		`UPDATE counter SET last_seq = (SELECT max(seq) FROM collection_rows), last_date_added = 1700000000000000 + (SELECT max(seq) FROM collection_rows)`,
 		`ANALYZE`,
 	}

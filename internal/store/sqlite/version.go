@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/setu-cti/setu/internal/store"
@@ -23,13 +25,17 @@ type writeStmts struct {
 	insertRow, insertChange   *sql.Stmt
 	// Multi-row forms for a full chunk of pending rows (see flush).
 	insertRows, insertChanges *sql.Stmt
+	// The audience keys stored with a version, and its audience rows in a
+	// collection, one at a time and a chunk at a time (see flushAudience).
+	versionAudience                 *sql.Stmt
+	insertAudience, insertAudiences *sql.Stmt
 }
 
 func (s *writeStmts) list() []**sql.Stmt {
 	return []**sql.Stmt{
 		&s.readCounter, &s.writeCounter, &s.head, &s.exact, &s.unversioned, &s.insertVersion,
 		&s.inCollection, &s.ends, &s.clearFirst, &s.clearLast, &s.insertRow, &s.insertChange,
-		&s.insertRows, &s.insertChanges,
+		&s.insertRows, &s.insertChanges, &s.versionAudience, &s.insertAudience, &s.insertAudiences,
 	}
 }
 
@@ -40,8 +46,8 @@ var writeSQL = []string{
 	`SELECT pk, vtime, hash, revoked FROM versions WHERE id = ? ORDER BY vtime DESC LIMIT 1`,
 	`SELECT pk, hash FROM versions WHERE id = ? AND vtime = ?`,
 	`SELECT pk, vtime FROM versions WHERE id = ? AND hash = ? AND created IS NULL AND modified IS NULL`,
-	`INSERT INTO versions (id, vtime, hash, type, spec_version, created, modified, revoked, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	`INSERT INTO versions (id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	`SELECT 1 FROM collection_rows WHERE collection = ? AND version_pk = ?`,
 	// The rows holding the oldest and newest versions of an object in a
 	// collection (at most two rows). The join order and indexes are pinned: the
@@ -58,12 +64,25 @@ var writeSQL = []string{
 	`INSERT INTO collection_rows (collection, seq, version_pk, type, date_added, is_first, is_last) VALUES ` +
 		repeatJoin("(?, ?, ?, ?, ?, ?, ?)", rowChunk),
 	`INSERT INTO changes (seq, kind, collection, id, vtime) VALUES ` + repeatJoin("(?, 'add', ?, ?, ?)", rowChunk),
+	`SELECT audience FROM versions WHERE pk = ?`,
+	// OR FAIL: a multi-row INSERT that may abort makes SQLite copy every
+	// page it touches into a statement journal so it can undo itself; a
+	// chunk of audience rows touches a page per key. A failed statement
+	// fails the whole Put, whose transaction is rolled back anyway, so
+	// undoing the statement alone is not needed.
+	`INSERT INTO audience (collection, key, seq) VALUES (?, ?, ?)`,
+	`INSERT OR FAIL INTO audience (collection, key, seq) VALUES ` + repeatJoin("(?, ?, ?)", audienceChunk),
 }
 
 // rowChunk is how many collection rows (and change records) one multi-row
 // INSERT writes. Statement execution, not row count, dominates the cost of a
 // bulk Put, so rows are buffered and written a chunk at a time.
 const rowChunk = 64
+
+// audienceChunk is how many audience rows one multi-row INSERT writes.
+// Nothing in a Put reads audience rows, so they are buffered for the whole
+// call and only a remainder smaller than a chunk is written row by row.
+const audienceChunk = 128
 
 func repeatJoin(s string, n int) string {
 	b := make([]byte, 0, n*(len(s)+1))
@@ -142,6 +161,9 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 	if err := p.flush(); err != nil {
 		return nil, wrapErr("put", err)
 	}
+	if err := p.flushAudience(true); err != nil {
+		return nil, wrapErr("put", err)
+	}
 	if p.seq != startSeq {
 		// The counter row is written as the last step, as every backend
 		// does (in PostgreSQL that keeps the row lock short); under
@@ -174,6 +196,14 @@ type putter struct {
 	// Rows and change records not yet written; flushed before anything reads
 	// collection rows and at the end of the transaction.
 	pending []pendingRow
+	// Audience rows not yet written. Nothing in the transaction reads them,
+	// so they wait for a full chunk or the end of the call.
+	audience []audienceRow
+}
+
+type audienceRow struct {
+	key string
+	seq int64
 }
 
 type pendingRow struct {
@@ -211,6 +241,72 @@ func (p *putter) flush() error {
 	}
 	p.pending = p.pending[:0]
 	return nil
+}
+
+// flushAudience writes the full chunks of pending audience rows and, with
+// all, the rest one by one.
+func (p *putter) flushAudience(all bool) error {
+	rows := p.audience
+	if len(rows) >= audienceChunk {
+		args := make([]any, 0, 3*audienceChunk)
+		for len(rows) >= audienceChunk {
+			args = args[:0]
+			for _, a := range rows[:audienceChunk] {
+				args = append(args, p.coll, a.key, a.seq)
+			}
+			rows = rows[audienceChunk:]
+			if _, err := p.st.insertAudiences.ExecContext(p.ctx, args...); err != nil {
+				return err
+			}
+		}
+	}
+	if all {
+		for _, a := range rows {
+			if _, err := p.st.insertAudience.ExecContext(p.ctx, p.coll, a.key, a.seq); err != nil {
+				return err
+			}
+		}
+		rows = rows[len(rows):]
+	}
+	// Keep the unwritten rows at the front, reusing the buffer.
+	p.audience = p.audience[:copy(p.audience, rows)]
+	return nil
+}
+
+// audienceKeys returns the distinct keys of a version's audience in order,
+// and their stored form (NULL when there are none). Distinct, because each
+// key of a row is one primary-key entry of the audience table.
+func audienceKeys(keys []string) ([]string, any, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, string(b), nil
+}
+
+// storedAudience reads the audience keys stored with the version pk.
+func (p *putter) storedAudience(pk int64) ([]string, error) {
+	var enc sql.NullString
+	if err := p.st.versionAudience.QueryRowContext(p.ctx, pk).Scan(&enc); err != nil {
+		return nil, err
+	}
+	return decodeAudience(enc)
+}
+
+// decodeAudience reads the stored form of a version's audience keys.
+func decodeAudience(enc sql.NullString) ([]string, error) {
+	if !enc.Valid || enc.String == "" {
+		return nil, nil
+	}
+	var keys []string
+	if err := json.Unmarshal([]byte(enc.String), &keys); err != nil {
+		return nil, fmt.Errorf("stored audience %q: %w", enc.String, err)
+	}
+	return keys, nil
 }
 
 // next assigns the next row's seq and date_added.
@@ -333,6 +429,15 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		}
 	}
 
+	// The audience of the row: a new version's own keys, or those stored
+	// with the version when it was first stored, whatever this call says.
+	var keys []string
+	if stored {
+		if keys, err = p.storedAudience(pk); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
+
 	seq, dateAdded := p.next()
 	if !stored {
 		if !v.Versioned() {
@@ -341,8 +446,17 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 			// earlier content of the same id.
 			vt = dateAdded * int64(time.Microsecond)
 		}
+		var audience any
+		if keys, audience, err = audienceKeys(v.Audience); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+		var facts any // NULL rather than an empty blob
+		if len(v.Facts) > 0 {
+			facts = v.Facts
+		}
 		res, err := p.st.insertVersion.ExecContext(ctx,
-			v.ID, vt, v.Hash[:], v.Type, v.SpecVersion, created, modified, v.Revoked, v.Body)
+			v.ID, vt, v.Hash[:], v.Type, v.SpecVersion, created, modified, v.Revoked, v.Body,
+			v.Submitter, facts, audience)
 		if err != nil {
 			return store.Result{}, wrapErr("put", err)
 		}
@@ -363,6 +477,14 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	}
 	p.pending = append(p.pending, pendingRow{seq: seq, pk: pk, dateAdded: dateAdded, vt: vt,
 		id: v.ID, typ: v.Type, first: first, last: last})
+	for _, k := range keys {
+		p.audience = append(p.audience, audienceRow{key: k, seq: seq})
+	}
+	if len(p.audience) >= audienceChunk {
+		if err := p.flushAudience(false); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+	}
 	return store.Result{Outcome: store.Added, Seq: seq, DateAdded: time.UnixMicro(dateAdded).UTC()}, nil
 }
 
@@ -415,7 +537,7 @@ func (p *putter) ends(id string, vt int64) (first, last bool, err error) {
 	return first, last, nil
 }
 
-const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime`
+const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts`
 
 // scanVersion scans versionColumns followed by extra destinations.
 func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...any) error {
@@ -424,7 +546,7 @@ func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...
 		hash              []byte
 		vt                int64
 	)
-	dest := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vt}, extra...)
+	dest := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vt, &v.Submitter, &v.Facts}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return err
 	}

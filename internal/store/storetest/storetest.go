@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, open) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open) })
 	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, open) })
+	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
 }
 
 // NewVersion builds a store.Version from a JSON object literal: Body is the
@@ -249,7 +250,7 @@ func keys(vs []store.Version) []key {
 
 // versionOpts compares what a store returns with what was put.
 var versionOpts = cmp.Options{
-	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Seq", "DateAdded"),
+	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Seq", "DateAdded", "Audience"),
 	cmpopts.EquateEmpty(),
 }
 
