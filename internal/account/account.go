@@ -24,6 +24,10 @@ import (
 	"github.com/google/uuid"
 )
 
+// NodeOrg is the id of the node operators' own organisation, created when a
+// node is first initialised.
+const NodeOrg = "node"
+
 // Kind is what sort of body an organisation is.
 type Kind string
 

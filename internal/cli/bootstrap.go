@@ -14,7 +14,7 @@ import (
 
 // The node's own organisation and first administrator.
 const (
-	nodeOrgID = "node"
+	nodeOrgID = account.NodeOrg
 	adminUser = "admin"
 )
 

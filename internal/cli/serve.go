@@ -12,8 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/httpserver"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/restapi"
 	"github.com/setu-cti/setu/internal/taxiiserver"
 )
@@ -74,9 +76,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 
 	metrics := httpserver.NewMetrics()
+	auditLog := audit.NewLogger(db, audit.LoggerOptions{Timeout: 30 * time.Second})
+	defer auditLog.Close()
+	pol := policy.Config{}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
-		DB: db, Ingest: ingest.New(db, 0), Log: log, MaxContentLength: *maxBody,
-		Instance: instanceName(),
+		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol)), Log: log, MaxContentLength: *maxBody,
+		Instance: instanceName(), Audit: auditLog, Policy: pol,
 	})
 	if err != nil {
 		errorf(e, "%v", err)

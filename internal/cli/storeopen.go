@@ -71,6 +71,7 @@ type nodeDB interface {
 	store.Statuses
 	store.Secrets
 	store.Deleter
+	store.Audit
 }
 
 // withAccounts opens the store and runs f with it; errors are printed.

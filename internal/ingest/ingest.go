@@ -17,7 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
 )
@@ -28,7 +34,27 @@ const DefaultBatch = 1000
 // Putter is the part of store.Store that ingest writes through.
 type Putter interface {
 	Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error)
+	// Current finds the marking definitions objects refer to.
+	Current(ctx context.Context, id string) (store.Version, error)
 }
+
+// Writer is who submits objects.
+type Writer struct {
+	// Org is the submitting organisation, recorded as the owner of objects
+	// it stores first.
+	Org string
+	// Identity is the organisation's STIX identity id: objects it creates
+	// carry it as created_by_ref (set when absent).
+	Identity string
+	// Relay lets the writer store objects created by others unchanged (the
+	// node operator's imports, feeds, partner nodes); it does not let them
+	// version objects another organisation owns.
+	Relay bool
+}
+
+// ErrNotCreator: a writer without relay submitted an object another
+// organisation created.
+var ErrNotCreator = errors.New("an organisation may only publish objects it creates")
 
 // Outcome of one object.
 type Outcome int
@@ -69,17 +95,40 @@ type Summary struct {
 // Ingester validates and stores objects. The zero value is not usable; build
 // one with New. An Ingester is safe for concurrent use.
 type Ingester struct {
-	st    Putter
-	batch int
+	st     Putter
+	batch  int
+	policy policy.Config
+	writer Writer
+
+	mu       sync.Mutex
+	markings map[string][]byte // marking definitions seen; they are immutable
 }
+
+// Operator is the default writer: the node's operators, relaying what they
+// import (feeds, files) unchanged under their organisation.
+var Operator = Writer{Org: account.NodeOrg, Identity: account.Org{ID: account.NodeOrg}.IdentityID(), Relay: true}
+
+// Option configures an Ingester.
+type Option func(*Ingester)
+
+// WithPolicy sets the policy configuration that fixes each version's
+// policy metadata (default: the zero Config).
+func WithPolicy(cfg policy.Config) Option { return func(in *Ingester) { in.policy = cfg } }
+
+// WithWriter sets the writer of Objects and Stream (default: Operator).
+func WithWriter(w Writer) Option { return func(in *Ingester) { in.writer = w } }
 
 // New returns an Ingester writing to st, batch objects per transaction
 // (DefaultBatch when batch <= 0).
-func New(st Putter, batch int) *Ingester {
+func New(st Putter, batch int, opts ...Option) *Ingester {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	return &Ingester{st: st, batch: batch}
+	in := &Ingester{st: st, batch: batch, writer: Operator, markings: map[string][]byte{}}
+	for _, o := range opts {
+		o(in)
+	}
+	return in
 }
 
 // Version converts a validated object into the version the store keeps.
@@ -107,6 +156,11 @@ type pending struct {
 // order. The error return is for failures of the store (in which case items
 // of unstored batches are absent).
 func (in *Ingester) Objects(ctx context.Context, collection string, raws [][]byte) ([]Item, error) {
+	return in.ObjectsAs(ctx, in.writer, collection, raws)
+}
+
+// ObjectsAs is Objects for an explicit writer.
+func (in *Ingester) ObjectsAs(ctx context.Context, w Writer, collection string, raws [][]byte) ([]Item, error) {
 	items := make([]Item, 0, len(raws))
 	i := 0
 	next := func() ([]byte, int, error) {
@@ -116,7 +170,7 @@ func (in *Ingester) Objects(ctx context.Context, collection string, raws [][]byt
 		i++
 		return raws[i-1], i - 1, nil
 	}
-	_, err := in.run(ctx, collection, next, func(it Item) { items = append(items, it) })
+	_, err := in.run(ctx, w, collection, next, func(it Item) { items = append(items, it) })
 	return items, err
 }
 
@@ -127,13 +181,18 @@ func (in *Ingester) Objects(ctx context.Context, collection string, raws [][]byt
 // stops the stream: everything before it is stored, and the error is returned
 // together with the summary so far.
 func (in *Ingester) Stream(ctx context.Context, collection string, r io.Reader, report func(Item)) (Summary, error) {
+	return in.StreamAs(ctx, in.writer, collection, r, report)
+}
+
+// StreamAs is Stream for an explicit writer.
+func (in *Ingester) StreamAs(ctx context.Context, w Writer, collection string, r io.Reader, report func(Item)) (Summary, error) {
 	rd := stix.NewReader(r)
-	return in.run(ctx, collection, rd.Next, report)
+	return in.run(ctx, w, collection, rd.Next, report)
 }
 
 // run is the two-stage pipeline: the caller's goroutine frames and validates
 // batches; a second goroutine stores them in order.
-func (in *Ingester) run(ctx context.Context, collection string, next func() ([]byte, int, error), report func(Item)) (Summary, error) {
+func (in *Ingester) run(ctx context.Context, w Writer, collection string, next func() ([]byte, int, error), report func(Item)) (Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -173,7 +232,7 @@ func (in *Ingester) run(ctx context.Context, collection string, next func() ([]b
 				break
 			}
 		} else {
-			batch = append(batch, validate(raw, idx))
+			batch = append(batch, in.validate(ctx, w, raw, idx))
 		}
 		if len(batch) == in.batch {
 			select {
@@ -197,12 +256,88 @@ func (in *Ingester) run(ctx context.Context, collection string, next func() ([]b
 	return d.sum, ctx.Err()
 }
 
-func validate(raw []byte, idx int) pending {
+// validate decodes and validates one object and applies the write rules
+// that need no stored state: created_by_ref (set when absent; the writer's
+// own unless relaying) and the policy metadata from its markings. That only
+// the owner versions an object is checked by the store, which reads the
+// object's current version anyway (store.ErrNotOwner).
+func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int) pending {
+	fail := func(id string, err error) pending {
+		return pending{item: Item{Index: idx, ID: id, Outcome: Rejected, Err: err}}
+	}
 	o, err := stix.Parse(raw)
 	if err != nil {
-		return pending{item: Item{Index: idx, ID: idOf(err), Outcome: Rejected, Err: err}}
+		return fail(idOf(err), err)
 	}
-	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: Version(o), ok: true}
+	if !o.IsSCO() && !w.Relay {
+		switch o.CreatedByRef {
+		case "":
+			// The server names the creator when the object does not; this
+			// happens once, at first store, and the result is the object.
+			if o, err = withCreator(o, w.Identity); err != nil {
+				return fail(o.ID, err)
+			}
+		case w.Identity:
+		default:
+			return fail(o.ID, fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity))
+		}
+	}
+	if o.Type == "marking-definition" {
+		in.mu.Lock()
+		in.markings[o.ID] = o.Canonical
+		in.mu.Unlock()
+	}
+	facts, err := policy.Classify(o.ObjectMarkingRefs, func(id string) ([]byte, error) { return in.marking(ctx, id) })
+	if err != nil {
+		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
+	}
+	facts.Submitter = w.Org
+	v := Version(o)
+	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
+	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
+}
+
+// marking returns the body of a marking definition the node knows (seen in
+// a stream or stored), or nil if it knows none.
+func (in *Ingester) marking(ctx context.Context, id string) ([]byte, error) {
+	if _, ok := stix.TLPOf(id); ok {
+		return nil, nil // built in
+	}
+	in.mu.Lock()
+	b, ok := in.markings[id]
+	in.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	v, err := in.st.Current(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	in.mu.Lock()
+	in.markings[id] = v.Body
+	in.mu.Unlock()
+	return v.Body, nil
+}
+
+// withCreator returns o with created_by_ref set, re-validated and
+// canonicalised.
+func withCreator(o *stix.Object, identity string) (*stix.Object, error) {
+	if identity == "" {
+		return o, fmt.Errorf("%s: created_by_ref is absent and the writer has no identity to set", o.ID)
+	}
+	var m map[string]jsontext.Value
+	if err := json.Unmarshal(o.Canonical, &m); err != nil {
+		return o, err
+	}
+	m["created_by_ref"] = jsontext.Value(`"` + identity + `"`)
+	b, err := json.Marshal(m, json.Deterministic(true))
+	if err != nil {
+		return o, err
+	}
+	return stix.Parse(b)
 }
 
 // idOf recovers the object id a validation error names, if any.

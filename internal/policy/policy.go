@@ -135,13 +135,7 @@ func (c Config) Decide(r Reader, f Facts) Decision {
 	if len(f.Unknown) > 0 {
 		return deny("unknown-marking", "the object carries a marking this node cannot interpret ("+f.Unknown[0]+"); only its submitter may read it")
 	}
-	tlp := f.TLP
-	if tlp == 0 {
-		tlp = c.DefaultTLP
-		if tlp == 0 {
-			tlp = stix.TLPLevelAmber
-		}
-	}
+	tlp := c.effectiveTLP(f)
 	scopes := f.Scopes
 	if len(scopes) == 0 {
 		scopes = []Scope{defaultScope(tlp)}
@@ -170,23 +164,8 @@ func (c Config) decide(r Reader, f Facts, tlp stix.TLP, scope Scope) Decision {
 		if r.IsPeer() {
 			return deny("tlp-amber-strict", "TLP:AMBER+STRICT never goes onward across a border")
 		}
-		if scope == ScopePublic || scope == ScopeNodes || scope == ScopePartners {
-			scope = ScopeCommunity
-		}
-	case stix.TLPLevelAmber:
-		if scope == ScopePublic || scope == ScopeNodes {
-			if r.IsPeer() {
-				scope = ScopePartners
-			} else {
-				scope = ScopeCommunity
-			}
-		}
-	case stix.TLPLevelGreen:
-		if scope == ScopePublic {
-			scope = ScopeNodes
-		}
 	}
-	d := decideScope(r, f, scope)
+	d := decideScope(r, f, capScope(tlp, scope, r.IsPeer()))
 	d.Reason = tlp.String() + "; " + d.Reason
 	return d
 }

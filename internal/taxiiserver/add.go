@@ -13,6 +13,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
@@ -55,6 +57,11 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, 
 			continue
 		}
 		st.Pendings = append(st.Pendings, d)
+	}
+	rec := auditRecord(r.Context())
+	rec.Action, rec.Rule = "submit", "collection-write"
+	for _, d := range st.Pendings {
+		rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
 	}
 	if err := s.cfg.DB.CreateStatus(r.Context(), st, body); err != nil {
 		s.fail(w, r, err)
@@ -118,6 +125,17 @@ func peek(o jsontext.Value) (head, bool) {
 		return head{ID: idOnly.ID}, false
 	}
 	return h, h.ID != "" && h.Type != ""
+}
+
+// writer is who a status's poster writes as: their organisation, under its
+// identity; node admins relay (store objects created by others unchanged).
+func (s *Server) writer(ctx context.Context, user string) (ingest.Writer, error) {
+	u, err := s.cfg.DB.User(ctx, user)
+	if err != nil {
+		return ingest.Writer{}, fmt.Errorf("poster %s: %w", user, err)
+	}
+	o := account.Org{ID: u.Org}
+	return ingest.Writer{Org: u.Org, Identity: o.IdentityID(), Relay: u.Role == account.Admin}, nil
 }
 
 // Wake asks the worker to look for jobs now.
@@ -198,7 +216,11 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 		return true, fmt.Errorf("job %s: %d objects for %d pendings", id, len(raws), len(st.Pendings))
 	}
 	start := time.Now()
-	items, err := s.cfg.Ingest.Objects(ctx, st.Collection, raws)
+	w, err := s.writer(ctx, st.User)
+	if err != nil {
+		return true, fmt.Errorf("job %s: %w", id, err)
+	}
+	items, err := s.cfg.Ingest.ObjectsAs(ctx, w, st.Collection, raws)
 	if err != nil {
 		return true, fmt.Errorf("job %s: %w", id, err)
 	}
@@ -220,6 +242,17 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 		}
 	}
 	st.Pendings = nil
+	if s.cfg.Audit != nil {
+		// The write is recorded before the status says it is done.
+		rec := audit.Record{Actor: st.User, Org: w.Org, Action: "write", Path: "taxii:objects", Collection: st.Collection,
+			Status: http.StatusOK, Rule: "write"}
+		for _, d := range st.Successes {
+			rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
+		}
+		if err := s.cfg.Audit.Log(ctx, rec); err != nil {
+			return true, fmt.Errorf("job %s: audit log: %w", id, err)
+		}
+	}
 	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
 		return true, err
 	}

@@ -41,6 +41,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, store.Princip
 		if slot, ok := r.Context().Value(principalKey{}).(*store.Principal); ok && slot != nil {
 			*slot = p
 		}
+		w, r = s.withAudit(w, r, p)
 		if _, ok := taxii.Negotiate(r.Header.Get("Accept"), taxii.MediaTAXII); !ok {
 			s.fail(w, r, errNotAccept)
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
 )
 
@@ -64,6 +65,7 @@ func TestConformance(t *testing.T) {
 			t.Run("ManifestAndVersions", func(t *testing.T) { testManifestAndVersions(t, newWorld(t, be)) })
 			t.Run("Delete", func(t *testing.T) { testDelete(t, newWorld(t, be)) })
 			t.Run("Limits", func(t *testing.T) { testLimits(t, newWorld(t, be)) })
+			t.Run("Audit", func(t *testing.T) { testAudit(t, newWorld(t, be)) })
 		})
 	}
 }
@@ -484,5 +486,44 @@ func testLimits(t *testing.T, w *world) {
 	}
 	if len(env.Objects) != 0 {
 		t.Errorf("an oversized POST stored %d objects", len(env.Objects))
+	}
+}
+
+// testAudit checks that responses are recorded: what was released to whom
+// under which rule, what was denied, and what a POST job wrote; and that the
+// chain verifies.
+func testAudit(t *testing.T, w *world) {
+	w.post("alice", "rw", indicator(1, 0), indicator(2, 0))
+	w.do(request{method: "GET", url: w.objectsURL("rw") + "?match[id]=" + indicatorID(1), user: "reader"})
+	w.do(request{method: "GET", url: w.objectsURL("hidden"), user: "alice"})
+	a := w.db.(store.Audit)
+	ctx := context.Background()
+	if _, _, _, err := store.VerifyAudit(ctx, a); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	var got []string
+	next := store.ScanAudit(ctx, a, store.AuditQuery{Limit: 100})
+	for {
+		r, ok, err := next()
+		must(t, err)
+		if !ok {
+			break
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %d %v %s", r.Actor, r.Action, r.Path, r.Status, r.Objects, r.Rule))
+	}
+	v := "2024-01-01T00:00:00.000Z"
+	for _, want := range []string{
+		fmt.Sprintf("alice submit taxii:objects 202 [%s@%s %s@%s] collection-write", indicatorID(1), v, indicatorID(2), v),
+		fmt.Sprintf("alice write taxii:objects 200 [%s@%s %s@%s] write", indicatorID(1), v, indicatorID(2), v),
+		fmt.Sprintf("reader release taxii:objects 200 [%s@%s] own", indicatorID(1), v),
+		"alice deny taxii:objects 404 [] ",
+	} {
+		found := false
+		for _, g := range got {
+			found = found || g == want
+		}
+		if !found {
+			t.Errorf("no audit record %q in\n%s", want, strings.Join(got, "\n"))
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
 )
@@ -49,6 +50,11 @@ func (s *Server) method(w http.ResponseWriter, r *http.Request, ms ...string) bo
 	w.Header().Set("Allow", strings.Join(ms, ", "))
 	s.fail(w, r, newErr(http.StatusMethodNotAllowed, "Method Not Allowed", "Use %s.", strings.Join(ms, " or ")))
 	return false
+}
+
+// reader is the policy's view of an authenticated principal.
+func reader(p store.Principal) policy.Reader {
+	return policy.Reader{User: p.User.Name, Org: p.Org.ID, Country: p.Org.Country}
 }
 
 func wireCollection(c store.Collection, read, write bool) taxii.Collection {
@@ -122,10 +128,16 @@ func (s *Server) page(r *http.Request, p store.Principal, c store.Collection, ep
 	if f.Limit > 0 {
 		q.Limit = min(f.Limit, s.cfg.MaxLimit)
 	}
-	pg, err := s.cfg.DB.Query(r.Context(), q)
+	gp, err := s.gate.Query(r.Context(), reader(p), q)
 	if err != nil {
-		return pg, "", err
+		return store.Page{}, "", err
 	}
+	pg := gp.Page
+	rules := make([]string, len(gp.Decisions))
+	for i, d := range gp.Decisions {
+		rules[i] = d.Rule
+	}
+	released(r.Context(), pg.Versions, rules)
 	next := ""
 	if pg.More {
 		bind.Pos = pg.Last

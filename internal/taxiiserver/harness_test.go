@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/postgres/pgtest"
@@ -115,7 +116,10 @@ func newWorld(t *testing.T, be backend, opts ...func(*taxiiserver.Config)) *worl
 		}
 		w.coll[c.alias] = id
 	}
-	cfg := taxiiserver.Config{DB: db, Ingest: ingest.New(db, 0), MaxContentLength: 1 << 20, DefaultLimit: 100, MaxLimit: 1000}
+	auditLog := audit.NewLogger(db.(store.Audit), audit.LoggerOptions{})
+	t.Cleanup(func() { auditLog.Close() })
+	cfg := taxiiserver.Config{DB: db, Ingest: ingest.New(db, 0), MaxContentLength: 1 << 20, DefaultLimit: 100, MaxLimit: 1000,
+		Audit: auditLog}
 	for _, o := range opts {
 		o(&cfg)
 	}

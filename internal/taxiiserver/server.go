@@ -28,8 +28,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/authn"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -47,6 +49,13 @@ type Config struct {
 	DB     DB
 	Ingest *ingest.Ingester
 	Log    *slog.Logger
+	// Audit, when set, records every authenticated response (what was
+	// released to whom, under which rule) before it is sent, and every
+	// object a POST job decides.
+	Audit *audit.Logger
+	// Policy decides per object who may read; every read goes through a
+	// policy.Gate built from it.
+	Policy policy.Config
 
 	Title       string // discovery title
 	Description string
@@ -77,6 +86,7 @@ type Server struct {
 	mux  *http.ServeMux
 	seal *sealer
 	auth *authn.Authenticator
+	gate *policy.Gate
 	wake chan struct{}
 	// ingested counts objects decided by POST jobs (for metrics).
 	metrics Metrics
@@ -137,7 +147,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, seal: seal, wake: make(chan struct{}, 1),
-		auth: &authn.Authenticator{Accounts: cfg.DB, Now: cfg.Now}}
+		auth: &authn.Authenticator{Accounts: cfg.DB, Now: cfg.Now},
+		gate: policy.NewGate(cfg.DB, cfg.Policy)}
 	s.routes()
 	return s, nil
 }

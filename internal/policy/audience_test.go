@@ -1,0 +1,81 @@
+package policy
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/setu-cti/setu/internal/stix"
+)
+
+// TestAudienceCoversDecide checks the index contract on random facts and
+// readers: whoever Decide allows holds one of the object's audience keys.
+func TestAudienceCoversDecide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	orgs := []string{"s", "a", "b", "c"}
+	groups := []string{"g1", "g2"}
+	peers := []string{"jp", "sg"}
+	pick := func(xs []string) []string {
+		var out []string
+		for _, x := range xs {
+			if rng.IntN(2) == 0 {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	var readers []Reader
+	for _, o := range orgs {
+		readers = append(readers, Reader{User: "u-" + o, Org: o, Groups: pick(groups)})
+	}
+	for _, p := range peers {
+		readers = append(readers, Reader{Peer: p})
+	}
+	tlps := []stix.TLP{0, stix.TLPLevelClear, stix.TLPLevelGreen, stix.TLPLevelAmber, stix.TLPLevelAmberStrict, stix.TLPLevelRed}
+	for _, c := range []Config{{}, {DefaultTLP: stix.TLPLevelClear}, {DefaultTLP: stix.TLPLevelRed}} {
+		for i := 0; i < 20000; i++ {
+			f := Facts{Submitter: orgs[rng.IntN(len(orgs))], TLP: tlps[rng.IntN(len(tlps))]}
+			for _, s := range Scopes {
+				if rng.IntN(4) == 0 {
+					f.Scopes = append(f.Scopes, s)
+				}
+			}
+			f.Groups = pick(groups)
+			f.GroupPeers = pick(peers)
+			if rng.IntN(3) == 0 {
+				f.Via = peers[rng.IntN(len(peers))]
+			}
+			for _, o := range pick(orgs) {
+				f.Recipients = append(f.Recipients, "org:"+o)
+			}
+			for _, o := range pick(orgs) {
+				f.Recipients = append(f.Recipients, "user:u-"+o)
+			}
+			if rng.IntN(20) == 0 {
+				f.Unknown = []string{"marking-definition--x"}
+			}
+			aud := c.Audience(f)
+			for _, r := range readers {
+				d := c.Decide(r, f)
+				holds := slices.ContainsFunc(r.Keys(), func(k string) bool { return slices.Contains(aud, k) })
+				if d.Allow && !holds {
+					t.Fatalf("config %+v facts %+v: %+v allowed (%s) but holds none of %v", c, f, r, d.Rule, aud)
+				}
+			}
+		}
+	}
+}
+
+func TestFactsEncoding(t *testing.T) {
+	f := Facts{TLP: stix.TLPLevelAmber, Scopes: []Scope{ScopeGroup}, Groups: []string{"g"}}
+	got := DecodeFacts(f.Encode(), "s")
+	if got.TLP != f.TLP || got.Scopes[0] != ScopeGroup || got.Submitter != "s" {
+		t.Errorf("round trip %+v", got)
+	}
+	if bad := DecodeFacts(nil, "s"); len(bad.Unknown) == 0 {
+		t.Error("missing facts must not decode as unrestricted")
+	}
+	if d := (Config{}).Decide(Reader{User: "x", Org: "o"}, DecodeFacts([]byte("{"), "s")); d.Allow {
+		t.Error("unreadable facts allowed a reader")
+	}
+}

@@ -1,0 +1,215 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/stix"
+	"github.com/setu-cti/setu/internal/store"
+	"github.com/setu-cti/setu/internal/store/sqlite"
+)
+
+// A world for the leak test: organisations in two countries, one user each,
+// and objects submitted by them with random markings.
+type world struct {
+	orgs    []account.Org
+	objects []worldObject
+}
+
+type worldObject struct {
+	id        string
+	submitter string
+	tlps      []string // TLP marking ids
+	scopes    []policy.Scope
+	red       []string // recipients: "user:NAME" / "org:ID"
+	unknown   bool
+}
+
+// visible is the oracle, written from the rules in words rather than from
+// the package: an organisation sees what it submitted; an object with a
+// marking the node does not know is its submitter's alone; TLP:RED reaches
+// its named recipients only; otherwise a local reader is kept out only by an
+// "own organisation" distribution.
+func (o worldObject) visible(org, user string) bool {
+	if org == o.submitter {
+		return true
+	}
+	if o.unknown {
+		return false
+	}
+	red := slices.Contains(o.tlps, stix.TLPRed) || slices.Contains(o.tlps, stix.TLP1Red)
+	if red {
+		return slices.Contains(o.red, "user:"+user) || slices.Contains(o.red, "org:"+org)
+	}
+	return !slices.Contains(o.scopes, policy.ScopeOrg)
+}
+
+func newWorld(rng *rand.Rand, nObjects int) world {
+	var w world
+	for i, c := range []string{"IN", "IN", "JP", "JP"} {
+		w.orgs = append(w.orgs, account.Org{ID: fmt.Sprintf("o%d", i), Name: "Org", Country: c, Kind: account.Business})
+	}
+	tlps := []string{stix.TLPClear, stix.TLPGreen, stix.TLPAmber, stix.TLPAmberStrict, stix.TLPRed, stix.TLP1White, stix.TLP1Red}
+	scopes := []policy.Scope{policy.ScopeOrg, policy.ScopeCommunity, policy.ScopePartners, policy.ScopeNodes, policy.ScopePublic}
+	for n := range nObjects {
+		o := worldObject{id: fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", rng.Uint32(), n), submitter: w.orgs[rng.IntN(len(w.orgs))].ID}
+		for _, t := range tlps {
+			if rng.IntN(6) == 0 {
+				o.tlps = append(o.tlps, t)
+			}
+		}
+		for _, s := range scopes {
+			if rng.IntN(6) == 0 {
+				o.scopes = append(o.scopes, s)
+			}
+		}
+		if rng.IntN(2) == 0 {
+			for _, org := range w.orgs {
+				switch rng.IntN(4) {
+				case 0:
+					o.red = append(o.red, "org:"+org.ID)
+				case 1:
+					o.red = append(o.red, "user:u-"+org.ID)
+				}
+			}
+		}
+		o.unknown = rng.IntN(15) == 0
+		w.objects = append(w.objects, o)
+	}
+	return w
+}
+
+// markingRefs returns the object's marking references and the definitions
+// that must be stored for them.
+func (o worldObject) markingRefs(t *testing.T) (refs []string, defs []string) {
+	refs = append(refs, o.tlps...)
+	for _, s := range o.scopes {
+		d := policy.Distribution{Scope: s}
+		b, err := d.MarkingDefinition()
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, defs = append(refs, d.MarkingID()), append(defs, string(b))
+	}
+	if len(o.red) > 0 {
+		d := policy.Distribution{Recipients: o.red}
+		b, err := d.MarkingDefinition()
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, defs = append(refs, d.MarkingID()), append(defs, string(b))
+	}
+	if o.unknown {
+		refs = append(refs, "marking-definition--00000000-0000-4000-8000-00000000dead")
+	}
+	return refs, defs
+}
+
+func (o worldObject) json(refs []string) string {
+	var mr string
+	if len(refs) > 0 {
+		mr = `,"object_marking_refs":["` + strings.Join(refs, `","`) + `"]`
+	}
+	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2024-01-01T00:00:00.000Z",`+
+		`"modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix",`+
+		`"valid_from":"2024-01-01T00:00:00Z"%s}`, o.id, mr)
+}
+
+// TestLeak builds random worlds, stores their objects through the write
+// path as their submitters, and checks that every reader's pages, at random
+// page sizes, hold exactly what the oracle allows.
+func TestLeak(t *testing.T) {
+	worlds, perWorld := 200, 40
+	if testing.Short() {
+		worlds = 20
+	}
+	ctx := context.Background()
+	for wi := range worlds {
+		rng := rand.New(rand.NewPCG(uint64(wi), 7))
+		w := newWorld(rng, perWorld)
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll := store.Collection{ID: "5b2f5a0e-4d0c-4a8e-8b8e-0c8f8f6f0a01", Alias: "c", Title: "c"}
+		if err := db.CreateCollection(ctx, coll); err != nil {
+			t.Fatal(err)
+		}
+		cfg := policy.Config{}
+		in := ingest.New(db, 0, ingest.WithPolicy(cfg))
+		// The definitions first, as the operator would publish them.
+		var defs []string
+		for _, o := range w.objects {
+			_, ds := o.markingRefs(t)
+			defs = append(defs, ds...)
+		}
+		var raws [][]byte
+		for _, d := range defs {
+			raws = append(raws, []byte(d))
+		}
+		if _, err := in.Objects(ctx, coll.ID, raws); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range w.objects {
+			refs, _ := o.markingRefs(t)
+			org := account.Org{ID: o.submitter}
+			items, err := in.ObjectsAs(ctx, ingest.Writer{Org: o.submitter, Identity: org.IdentityID()}, coll.ID, [][]byte{[]byte(o.json(refs))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if items[0].Outcome != ingest.Added {
+				t.Fatalf("world %d: %s: %v %v", wi, o.id, items[0].Outcome, items[0].Err)
+			}
+		}
+		gate := policy.NewGate(db, cfg)
+		for _, org := range w.orgs {
+			r := policy.Reader{User: "u-" + org.ID, Org: org.ID, Country: org.Country}
+			var want []string
+			for _, o := range w.objects {
+				if o.visible(r.Org, r.User) {
+					want = append(want, o.id)
+				}
+			}
+			limit := 1 + rng.IntN(10)
+			var got []string
+			q := store.Query{Collection: coll.ID, Types: []string{"indicator"}, Limit: limit}
+			for pages := 0; ; pages++ {
+				p, err := gate.Query(ctx, r, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Versions) > limit || (p.More && len(p.Versions) < limit) {
+					t.Fatalf("world %d reader %s: page of %d with limit %d, more %v", wi, r.Org, len(p.Versions), limit, p.More)
+				}
+				for _, v := range p.Versions {
+					got = append(got, v.ID)
+				}
+				if !p.More || pages > perWorld {
+					break
+				}
+				q.After = p.Last
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if !slices.Equal(want, got) {
+				for _, o := range w.objects {
+					if o.visible(r.Org, r.User) != slices.Contains(got, o.id) {
+						t.Errorf("world %d reader %s: %s (submitter %s, tlps %v, scopes %v, red %v, unknown %v): oracle says %v",
+							wi, r.Org, o.id, o.submitter, o.tlps, o.scopes, o.red, o.unknown, o.visible(r.Org, r.User))
+					}
+				}
+				t.FailNow()
+			}
+		}
+		db.Close()
+	}
+}
