@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
 )
@@ -66,6 +67,7 @@ func TestConformance(t *testing.T) {
 			t.Run("Delete", func(t *testing.T) { testDelete(t, newWorld(t, be)) })
 			t.Run("Limits", func(t *testing.T) { testLimits(t, newWorld(t, be)) })
 			t.Run("Audit", func(t *testing.T) { testAudit(t, newWorld(t, be)) })
+			t.Run("WriteRules", func(t *testing.T) { testWriteRules(t, newWorld(t, be)) })
 		})
 	}
 }
@@ -525,5 +527,40 @@ func testAudit(t *testing.T, w *world) {
 		if !found {
 			t.Errorf("no audit record %q in\n%s", want, strings.Join(got, "\n"))
 		}
+	}
+}
+
+// testWriteRules checks who may publish what: an organisation's objects get
+// its identity as creator, others' objects are refused unless relayed, and
+// only the owner adds versions.
+func testWriteRules(t *testing.T, w *world) {
+	idA := account.Org{ID: "a"}.IdentityID()
+	st := w.post("alice", "inbox", indicator(5, 0))
+	if st.SuccessCount != 1 {
+		t.Fatalf("alice's object: %+v", st)
+	}
+	env, _, err := w.client("admin").GetObject(context.Background(), w.root(), w.coll["inbox"], indicatorID(5), taxii.Filter{})
+	must(t, err)
+	if !strings.Contains(string(env.Objects[0]), `"created_by_ref":"`+idA+`"`) {
+		t.Errorf("created_by_ref not set to the submitter's identity: %s", env.Objects[0])
+	}
+	// Bob versions alice's object: refused. An exact copy is a success.
+	st = w.post("bob", "inbox", indicator(5, 1000))
+	if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "only the organisation that owns") {
+		t.Errorf("bob's version of alice's object: %+v", st)
+	}
+	// Bob publishes an object claiming alice's organisation created it.
+	claimed := strings.Replace(indicator(6, 0), `"created":`, `"created_by_ref":"`+idA+`","created":`, 1)
+	st = w.post("bob", "inbox", claimed)
+	if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "only publish objects it creates") {
+		t.Errorf("bob publishing as alice's organisation: %+v", st)
+	}
+	// Alice versions her own object.
+	if st = w.post("alice", "inbox", indicator(5, 1000)); st.SuccessCount != 1 {
+		t.Errorf("alice's new version: %+v", st)
+	}
+	// The node admin relays objects created by others unchanged.
+	if st = w.post("admin", "inbox", claimed); st.SuccessCount != 1 {
+		t.Errorf("admin relaying: %+v", st)
 	}
 }

@@ -98,6 +98,7 @@ type head struct {
 	cur       *known // the new current version, if this batch changes it
 	dirty     bool   // the row must be written
 	isNew     bool   // no row yet: this batch inserts it
+	owner     string // submitter of the object's versions ("" if unknown)
 }
 
 // bounds are an object's first and last version times in the collection and
@@ -251,8 +252,9 @@ func (tx *putTx) read(ctx context.Context, conn *pgxpool.Conn) error {
 	// `id = ANY($1)` with a thousand-element parameter can be planned as a
 	// scan that compares every row with every element.
 	b.Queue(`
-		SELECT h.id, h.vtime, h.revoked_at
+		SELECT h.id, h.vtime, h.revoked_at, v.submitter
 		FROM (SELECT DISTINCT unnest($1::text[])) AS u(id) JOIN heads h ON h.id = u.id
+		JOIN versions v ON v.pk = h.version_pk
 		ORDER BY h.id FOR NO KEY UPDATE OF h`, ids)
 	b.Queue(`
 		SELECT v.id, v.vtime, v.pk, v.hash, v.audience,
@@ -283,11 +285,11 @@ func (tx *putTx) readResults(br pgx.BatchResults) error {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return err
 	}
-	var id string
+	var id, owner string
 	var vt, rev *int64
 	rows, _ := br.Query()
-	if _, err := pgx.ForEachRow(rows, []any{&id, &vt, &rev}, func() error {
-		tx.heads[id] = &head{vtime: vt, revokedAt: rev}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &vt, &rev, &owner}, func() error {
+		tx.heads[id] = &head{vtime: vt, revokedAt: rev, owner: owner}
 		return nil
 	}); err != nil {
 		return err
@@ -358,6 +360,12 @@ func (tx *putTx) decide() {
 				tx.rs[i] = rejected(id, in.vtime, store.ErrRevoked)
 				continue
 			}
+			// Only the owner adds versions; an exact copy (above) is a
+			// duplicate whoever sends it.
+			if h.owner != "" && in.v.Submitter != h.owner {
+				tx.rs[i] = rejected(id, in.vtime, store.ErrNotOwner)
+				continue
+			}
 			tx.list(i, tx.keep(in, h, in.vtime))
 			continue
 		}
@@ -387,6 +395,9 @@ func rejected(id string, vtime int64, err error) store.Result {
 // keep records a new version of the object whose head is h.
 func (tx *putTx) keep(in *input, h *head, vt int64) *known {
 	k := &known{vtime: vt, hash: in.hash, audience: in.audience}
+	if h.owner == "" && in.versioned {
+		h.owner = in.v.Submitter
+	}
 	tx.news, tx.newIn = append(tx.news, k), append(tx.newIn, in)
 	tx.byTime[vkey{in.v.ID, vt}] = k
 	if h.vtime == nil || vt > *h.vtime {

@@ -43,7 +43,7 @@ var writeSQL = []string{
 	`SELECT last_seq, last_date_added FROM counter WHERE one = 1`,
 	`UPDATE counter SET last_seq = ?, last_date_added = ? WHERE one = 1`,
 	// The newest version of an object: the current one.
-	`SELECT pk, vtime, hash, revoked FROM versions WHERE id = ? ORDER BY vtime DESC LIMIT 1`,
+	`SELECT pk, vtime, hash, revoked, submitter FROM versions WHERE id = ? ORDER BY vtime DESC LIMIT 1`,
 	`SELECT pk, hash FROM versions WHERE id = ? AND vtime = ?`,
 	`SELECT pk, vtime FROM versions WHERE id = ? AND hash = ? AND created IS NULL AND modified IS NULL`,
 	`INSERT INTO versions (id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
@@ -357,9 +357,10 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		stored    bool // the version is already stored on the node
 		newObject bool // no version of the object is stored
 		hash      []byte
+		owner     string // submitter of the stored versions
 	)
 	head := func() (found bool, hvt int64, hrev bool, err error) {
-		err = p.st.head.QueryRowContext(ctx, v.ID).Scan(&pk, &hvt, &hash, &hrev)
+		err = p.st.head.QueryRowContext(ctx, v.ID).Scan(&pk, &hvt, &hash, &hrev, &owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, 0, false, nil
 		}
@@ -395,6 +396,12 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 			}
 		case hrev: // a later version of a revoked object
 			return rejected(v, store.ErrRevoked), nil
+		}
+		// Only the owner adds versions; an exact copy is a duplicate whoever
+		// sends it. Versions stored without a submitter have no owner to
+		// protect.
+		if found && !stored && owner != "" && v.Submitter != owner {
+			return rejected(v, store.ErrNotOwner), nil
 		}
 	} else {
 		err := p.st.unversioned.QueryRowContext(ctx, v.ID, v.Hash[:]).Scan(&pk, &vt)

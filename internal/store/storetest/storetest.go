@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open) })
 	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, open) })
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
+	t.Run("Owner", func(t *testing.T) { testOwner(t, open) })
 }
 
 // NewVersion builds a store.Version from a JSON object literal: Body is the
