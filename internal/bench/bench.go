@@ -12,7 +12,21 @@
 //     objects vs one of Small objects (median at most 2× as long);
 //   - maximum RSS while importing N objects and while paging through all of
 //     them (under 500 MB), each measured in a child process that runs only
-//     that phase, next to the baseline decoder's own.
+//     that phase, next to the baseline decoder's own;
+//
+// and then through the TAXII server as a client sees it: taxiiserver with its
+// POST worker behind the node's root handler, over TLS with the node's
+// certificate on a loopback port, clients being taxii.Client with a real
+// token:
+//
+//   - POST throughput: Posts envelopes of PostSize indicators, each counted
+//     until the client sees its status complete (at least 10,000 objects/s,
+//     the last POST at least 80% of the first's rate), vs ingest.Ingester
+//     storing the same objects straight into a fresh store;
+//   - a whole-collection pull by next, 1,000 a page, and a match[id] lookup,
+//     at N objects vs Small (median at most 2× as long);
+//   - Readers clients reading pages of 100 while another POSTs (no errors),
+//     with page latency p50 and p99 vs a single client reading alone.
 //
 // Input is generated deterministically (see Indicators), so two runs with
 // the same flags do the same work. Figures are for reading and comparing, not
@@ -53,9 +67,16 @@ type Config struct {
 	N           int    // objects in the large store (default 1,000,000)
 	Small       int    // objects in the store it is compared with (default 4,000)
 	Dir         string // work directory, kept; "" means a temporary one removed at the end
-	PostgresDSN string // when set, the import is measured on PostgreSQL too
+	PostgresDSN string // when set, the import and TAXII POSTs are measured on PostgreSQL too
 	Samples     int    // lookups timed per store; pages are a tenth of that (default 2,000)
 	Seed        uint64 // generator seed
+
+	NoTAXII      bool          // skip the TAXII server figures
+	Posts        int           // POSTs timed for throughput (default 20)
+	PostSize     int           // indicators per POST (default 1,000)
+	Readers      int           // concurrent reading clients (default 50)
+	ReadFor      time.Duration // how long readers read, alone and together (default 10s)
+	ReadRequests int           // when > 0, also the most requests each reader makes
 
 	// Exe is the program re-executed to run a measured phase in a child
 	// process; it must dispatch phaseArg to Main (default: this executable).
@@ -100,9 +121,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.N, "n", 1_000_000, "`objects` to import and page through")
 	fs.IntVar(&cfg.Small, "small", 4_000, "`objects` in the small store the large one is compared with")
 	fs.StringVar(&cfg.Dir, "dir", "", "work `directory` (kept); default: a temporary directory removed at the end")
-	fs.StringVar(&cfg.PostgresDSN, "pg", "", "PostgreSQL `DSN`: also measure the import there")
+	fs.StringVar(&cfg.PostgresDSN, "pg", "", "PostgreSQL `DSN`: also measure the import and TAXII POSTs there")
 	fs.IntVar(&cfg.Samples, "samples", 2_000, "lookups timed per store (pages: a tenth)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "generator `seed`")
+	taxiiOn := fs.Bool("taxii", true, "also measure the TAXII server over HTTPS")
+	fs.IntVar(&cfg.Posts, "posts", 20, "TAXII `POSTs` timed for throughput")
+	fs.IntVar(&cfg.PostSize, "post-size", 1_000, "`indicators` per TAXII POST")
+	fs.IntVar(&cfg.Readers, "readers", 50, "concurrent TAXII reading `clients`")
+	fs.DurationVar(&cfg.ReadFor, "read-for", 10*time.Second, "how long TAXII readers read, alone and then together")
+	fs.IntVar(&cfg.ReadRequests, "read-requests", 0, "when > 0, also the most `requests` each TAXII reader makes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -113,6 +140,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "setu-bench: need -n >= 10 and 1 <= -small <= -n, and no arguments")
 		return 2
 	}
+	if cfg.Posts < 1 || cfg.PostSize < 1 || cfg.Readers < 1 || cfg.ReadFor <= 0 || cfg.ReadRequests < 0 {
+		fmt.Fprintln(stderr, "setu-bench: need -posts, -post-size and -readers >= 1, -read-for > 0 and -read-requests >= 0")
+		return 2
+	}
+	cfg.NoTAXII = !*taxiiOn
 	cfg.Stdout, cfg.Stderr = stdout, stderr
 	rep, err := Run(ctx, cfg)
 	if err != nil {
@@ -126,8 +158,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type runner struct {
-	cfg Config
-	rep Report
+	cfg   Config
+	rep   Report
+	stats taxiiStats
 }
 
 // Run performs the benchmark, printing each figure to cfg.Stdout as it is
@@ -141,6 +174,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Samples <= 0 {
 		cfg.Samples = 2_000
+	}
+	if cfg.Posts <= 0 {
+		cfg.Posts = 20
+	}
+	if cfg.PostSize <= 0 {
+		cfg.PostSize = 1_000
+	}
+	if cfg.Readers <= 0 {
+		cfg.Readers = 50
+	}
+	if cfg.ReadFor <= 0 {
+		cfg.ReadFor = 10 * time.Second
 	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
@@ -263,6 +308,15 @@ func (r *runner) run(ctx context.Context) error {
 		r.figure(true, imp.MaxRSS < targetMaxRSS,
 			"memory    postgres import of %s: max RSS %s MB (target < %s MB; baseline decoder %s MB)",
 			comma(cfg.N), mb(imp.MaxRSS), mb(targetMaxRSS), mb(base.MaxRSS))
+	}
+
+	// The TAXII reads use the stores imported above: the large collection
+	// was filled through ingest.Ingester, as POSTing a million objects
+	// would take far longer and measure the write path a second time.
+	if !cfg.NoTAXII {
+		if err := r.taxii(ctx, largeDB, smallDB); err != nil {
+			return err
+		}
 	}
 
 	r.printf("result    %d of %d targets met%s", countPass(r.rep), countTargets(r.rep), loadAvg())

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/setu-cti/setu/internal/ingest"
@@ -33,18 +37,20 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Run(t.Context(), Config{N: 2000, Small: 200, Samples: 50, Exe: exe, Stdout: &out, Stderr: &errs})
+	rep, err := Run(t.Context(), Config{N: 2000, Small: 200, Samples: 50, Exe: exe, Stdout: &out, Stderr: &errs,
+		Posts: 3, PostSize: 50, Readers: 5, ReadRequests: 4, ReadFor: time.Minute})
 	if err != nil {
 		t.Fatalf("Run: %v\nstdout:\n%s\nstderr:\n%s", err, out.Bytes(), errs.Bytes())
 	}
 	t.Logf("\n%s", out.Bytes())
 	for _, prefix := range []string{"baseline  ", "import    sqlite", "steady    sqlite", "memory    sqlite import",
-		"memory    sqlite paging", "page      sqlite", "lookup    sqlite", "result    "} {
+		"memory    sqlite paging", "page      sqlite", "lookup    sqlite", "post      TAXII", "steady    TAXII",
+		"pull      TAXII", "lookup    TAXII", "readers   TAXII", "result    "} {
 		if !strings.Contains(out.String(), "\n"+prefix) {
 			t.Errorf("output has no line starting %q", prefix)
 		}
 	}
-	if got, want := countTargets(rep), 6; got != want {
+	if got, want := countTargets(rep), 11; got != want {
 		t.Errorf("%d figures with a target, want %d", got, want)
 	}
 }
@@ -59,6 +65,9 @@ func TestMainFlags(t *testing.T) {
 		{[]string{"-n", "100", "-small", "200"}, 2},
 		{[]string{"extra"}, 2},
 		{[]string{"-nope"}, 2},
+		{[]string{"-posts", "0"}, 2},
+		{[]string{"-readers", "0"}, 2},
+		{[]string{"-read-for", "0s"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -67,6 +76,58 @@ func TestMainFlags(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, errs.Bytes())
 			}
 		})
+	}
+}
+
+// TestTAXII runs the TAXII phases at tiny sizes against stores filled as
+// Run fills them, and checks that every request was answered and every count
+// is right. Timings and targets are not checked.
+func TestTAXII(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	const n, small = 2000, 300
+	gen := Indicators{Seed: 7, Size: objectSize}
+	for _, s := range []struct {
+		name string
+		n    int
+	}{{"large", n}, {"small", small}} {
+		file := filepath.Join(dir, s.name+".ndjson")
+		if _, err := writeFile(file, gen, s.n); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := importPhase(ctx, request{File: file, N: s.n, Backend: "sqlite",
+			DSN: filepath.Join(dir, s.name+".db"), Collection: "bench"}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errs bytes.Buffer
+	cfg := Config{N: n, Small: small, Samples: 20, Seed: 7, Dir: dir, Stdout: &out, Stderr: &errs,
+		Posts: 3, PostSize: 50, Readers: 5, ReadRequests: 4, ReadFor: time.Minute}
+	r := &runner{cfg: cfg}
+	if err := r.taxii(ctx, filepath.Join(dir, "large.db"), filepath.Join(dir, "small.db")); err != nil {
+		t.Fatalf("taxii: %v\nstdout:\n%s\nstderr:\n%s", err, out.Bytes(), errs.Bytes())
+	}
+	t.Logf("\n%s", out.Bytes())
+	got := r.stats
+	want := taxiiStats{Posted: 3 * 50, Pulled: n, PulledSmall: small, Lookups: 2 * cfg.Samples,
+		Reads: cfg.Readers * cfg.ReadRequests, Written: got.Written}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+	if got.Written%cfg.PostSize != 0 {
+		t.Errorf("writer stored %d objects, not whole batches of %d", got.Written, cfg.PostSize)
+	}
+	if got, want := countTargets(r.rep), 5; got != want {
+		t.Errorf("%d figures with a target, want %d", got, want)
+	}
+	// The stores hold what was pulled, posted and written, and nothing else.
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "large.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if s, err := st.Stats(ctx); err != nil || s.Versions != int64(n+got.Written) {
+		t.Errorf("large store holds %d versions (%v), want %d", s.Versions, err, n+got.Written)
 	}
 }
 

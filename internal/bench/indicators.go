@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/setu-cti/setu/internal/stix"
 )
 
 // Indicators generates valid STIX 2.1 indicators, each a pure function of
@@ -22,6 +24,10 @@ import (
 type Indicators struct {
 	Seed uint64
 	Size int // approximate bytes per object; objects are never truncated below their required properties
+	// Creator is the identity id every indicator names as created_by_ref
+	// (default: a fixed feed identity). A server accepts objects from a
+	// member organisation only when they name that organisation's identity.
+	Creator string
 }
 
 // epoch is the created time of index 0. Later indices are a little over a
@@ -82,13 +88,15 @@ func (g Indicators) ID(i int) string {
 	return string(appendUUID([]byte("indicator--"), g.uuid(i)))
 }
 
-// creator is the identity every generated indicator names as its creator,
+// creator is the identity generated indicators name as their creator by default,
 // as a feed's objects all carry the feed's identity.
 const creator = "identity--8c7a4a2e-5b1f-4d0e-9a39-4f3f0f6a1c2d"
 
-// tlpGreen is the TLP:GREEN marking definition defined in the STIX 2.1
-// specification itself, so it resolves on every node.
-const tlpGreen = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+// tlpGreen is the TLP 2.0 GREEN marking definition. Its id is fixed by the
+// TLP 2.0 extension, so it resolves on every node without being stored, and
+// the read policy can classify every generated object: a reference it cannot
+// resolve would leave the object readable by its submitter alone.
+const tlpGreen = stix.TLPGreen
 
 var words = []string{
 	"scanning", "host", "observed", "probing", "exposed", "services", "across", "national",
@@ -118,7 +126,13 @@ func (g Indicators) Append(dst []byte, i int) []byte {
 	dst = appendTime(dst, created)
 	dst = append(dst, `","modified":"`...)
 	dst = appendTime(dst, modified)
-	dst = append(dst, `","created_by_ref":"`+creator+`","name":"Scanning host `...)
+	by := g.Creator
+	if by == "" {
+		by = creator
+	}
+	dst = append(dst, `","created_by_ref":"`...)
+	dst = append(dst, by...)
+	dst = append(dst, `","name":"Scanning host `...)
 	dst = append(dst, ip...)
 	dst = append(dst, `","indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '`...)
 	dst = append(dst, ip...)

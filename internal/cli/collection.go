@@ -51,7 +51,7 @@ func collectionAdd(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "collection %s created with id %s\n", alias, c.ID)
-		return nil
+		return logAdmin(ctx, db, "collection.create", "collection:"+c.ID)
 	})
 }
 
@@ -104,7 +104,7 @@ func collectionGrant(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s on %s: read=%v write=%v\n", org, c.Alias, *read, *write)
-		return nil
+		return logAdmin(ctx, db, "grant.set", "collection:"+c.ID, "org:"+org, fmt.Sprintf("read=%v,write=%v", *read, *write))
 	})
 }
 

@@ -8,7 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 func init() {
@@ -48,11 +51,15 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	var total ingest.Summary
 	var shown int
 	failed := false
+	rec := newImportAudit(st, c.ID)
 	for _, name := range fs.Args() {
 		sum, err := importOne(ctx, e, in, c.ID, name, *quiet, func(it ingest.Item) {
 			if it.Outcome == ingest.Rejected && shown < maxShownRejects {
 				shown++
 				fmt.Fprintf(e.stderr, "rejected %s object #%d: %v\n", displayName(name), it.Index, it.Err)
+			}
+			if it.Outcome == ingest.Added {
+				rec.add(ctx, it.ID)
 			}
 		})
 		total.Added += sum.Added
@@ -66,6 +73,10 @@ func runImport(ctx context.Context, e *env, args []string) int {
 				break
 			}
 		}
+	}
+	if err := rec.flush(ctx); err != nil {
+		errorf(e, "%v", err)
+		failed = true
 	}
 	if total.Rejected > shown {
 		fmt.Fprintf(e.stderr, "... and %d more rejected\n", total.Rejected-shown)
@@ -179,4 +190,43 @@ func (p *progress) done() {
 	}
 	p.draw(time.Now())
 	fmt.Fprintln(p.w)
+}
+
+// importAudit records what an import wrote in the audit log, one record per
+// thousand objects, as the operator at the console.
+type importAudit struct {
+	log  store.Audit // nil when the store keeps no audit log
+	coll string
+	ids  []string
+	err  error
+}
+
+func newImportAudit(st store.Store, coll string) *importAudit {
+	a, _ := st.(store.Audit)
+	return &importAudit{log: a, coll: coll}
+}
+
+func (a *importAudit) add(ctx context.Context, id string) {
+	if a.log == nil {
+		return
+	}
+	a.ids = append(a.ids, id)
+	if len(a.ids) >= 1000 {
+		if err := a.flush(ctx); err != nil && a.err == nil {
+			a.err = err
+		}
+	}
+}
+
+func (a *importAudit) flush(ctx context.Context) error {
+	if a.log == nil || len(a.ids) == 0 {
+		return a.err
+	}
+	rec := audit.Record{Actor: "cli", Org: account.NodeOrg, Action: "write", Path: "cli:import",
+		Collection: a.coll, Objects: a.ids, Rule: "operator"}
+	a.ids = nil
+	if _, err := a.log.AppendAudit(context.WithoutCancel(ctx), []audit.Record{rec}); err != nil {
+		return fmt.Errorf("objects were stored but could not be recorded in the audit log: %w", err)
+	}
+	return a.err
 }

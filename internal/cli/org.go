@@ -57,7 +57,7 @@ func orgAdd(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "organisation %s created (STIX identity %s)\n", o.ID, o.IdentityID())
-		return nil
+		return logAdmin(ctx, db, "org.create", "org:"+o.ID)
 	})
 }
 

@@ -45,7 +45,11 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 			if err != nil {
 				return fmt.Errorf("organisation %s: %w", *as, err)
 			}
-			r = policy.Reader{User: *user, Org: o.ID, Country: o.Country}
+			groups, err := db.OrgGroups(ctx, o.ID)
+			if err != nil {
+				return err
+			}
+			r = policy.Reader{User: *user, Org: o.ID, Country: o.Country, Groups: groups}
 		}
 		f := policy.DecodeFacts(v.Facts, v.Submitter)
 		d := policy.Config{}.Decide(r, f)

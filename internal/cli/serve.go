@@ -80,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	defer auditLog.Close()
 	pol := policy.Config{}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
-		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol)), Log: log, MaxContentLength: *maxBody,
+		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db)), Log: log, MaxContentLength: *maxBody,
 		Instance: instanceName(), Audit: auditLog, Policy: pol,
 	})
 	if err != nil {

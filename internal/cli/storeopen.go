@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/postgres"
 	"github.com/setu-cti/setu/internal/store/sqlite"
@@ -72,6 +74,17 @@ type nodeDB interface {
 	store.Secrets
 	store.Deleter
 	store.Audit
+	store.Groups
+}
+
+// logAdmin records an administrative change made from the command line in
+// the audit log; the actor is the operator at the console.
+func logAdmin(ctx context.Context, db nodeDB, action string, objects ...string) error {
+	rec := audit.Record{Actor: "cli", Org: account.NodeOrg, Action: action, Path: "cli", Objects: objects, Rule: "operator", Status: 0}
+	if _, err := db.AppendAudit(ctx, []audit.Record{rec}); err != nil {
+		return fmt.Errorf("the change was made but could not be recorded in the audit log: %w", err)
+	}
+	return nil
 }
 
 // withAccounts opens the store and runs f with it; errors are printed.

@@ -44,7 +44,7 @@ func tokenCreate(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "token %s created for %s; the secret below is shown only once\n", t.ID, user)
 		fmt.Fprintln(e.stdout, secret)
-		return nil
+		return logAdmin(ctx, db, "token.create", "token:"+t.ID, "user:"+user)
 	})
 }
 
@@ -87,6 +87,6 @@ func tokenRevoke(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "token %s revoked\n", id)
-		return nil
+		return logAdmin(ctx, db, "token.revoke", "token:"+id)
 	})
 }

@@ -42,7 +42,7 @@ func userAdd(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "user %s (%s) created in %s\n", u.Name, u.Role, u.Org)
-		return nil
+		return logAdmin(ctx, db, "user.create", "user:"+u.Name)
 	})
 }
 
@@ -85,6 +85,6 @@ func userSetDisabled(ctx context.Context, e *env, args []string, disabled bool) 
 			return err
 		}
 		fmt.Fprintf(e.stdout, "user %s %sd\n", name, verb)
-		return nil
+		return logAdmin(ctx, db, "user."+verb, "user:"+name)
 	})
 }

@@ -99,9 +99,11 @@ type Ingester struct {
 	batch  int
 	policy policy.Config
 	writer Writer
+	groups store.Groups
 
-	mu       sync.Mutex
-	markings map[string][]byte // marking definitions seen; they are immutable
+	mu          sync.Mutex
+	markings    map[string][]byte // marking definitions seen; they are immutable
+	knownGroups map[string]bool
 }
 
 // Operator is the default writer: the node's operators, relaying what they
@@ -115,6 +117,10 @@ type Option func(*Ingester)
 // policy metadata (default: the zero Config).
 func WithPolicy(cfg policy.Config) Option { return func(in *Ingester) { in.policy = cfg } }
 
+// WithGroups checks that the sharing groups distribution markings name
+// exist (default: not checked).
+func WithGroups(g store.Groups) Option { return func(in *Ingester) { in.groups = g } }
+
 // WithWriter sets the writer of Objects and Stream (default: Operator).
 func WithWriter(w Writer) Option { return func(in *Ingester) { in.writer = w } }
 
@@ -124,7 +130,7 @@ func New(st Putter, batch int, opts ...Option) *Ingester {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	in := &Ingester{st: st, batch: batch, writer: Operator, markings: map[string][]byte{}}
+	in := &Ingester{st: st, batch: batch, writer: Operator, markings: map[string][]byte{}, knownGroups: map[string]bool{}}
 	for _, o := range opts {
 		o(in)
 	}
@@ -291,10 +297,40 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int)
 	if err != nil {
 		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
 	}
+	for _, g := range facts.Groups {
+		if err := in.groupExists(ctx, g); err != nil {
+			return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, g, err))
+		}
+	}
 	facts.Submitter = w.Org
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
 	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
+}
+
+// groupExists checks a sharing group named by a distribution marking.
+// Groups are never renamed away under their id, so a found one is cached.
+func (in *Ingester) groupExists(ctx context.Context, id string) error {
+	if in.groups == nil {
+		return nil
+	}
+	in.mu.Lock()
+	ok := in.knownGroups[id]
+	in.mu.Unlock()
+	if ok {
+		return nil
+	}
+	g, err := in.groups.Group(ctx, id)
+	if err != nil {
+		return err
+	}
+	if g.ID != id { // found by name: markings name groups by id
+		return fmt.Errorf("%w: no group has id %q", store.ErrNotFound, id)
+	}
+	in.mu.Lock()
+	in.knownGroups[id] = true
+	in.mu.Unlock()
+	return nil
 }
 
 // marking returns the body of a marking definition the node knows (seen in

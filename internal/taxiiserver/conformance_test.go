@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
 )
@@ -68,6 +69,7 @@ func TestConformance(t *testing.T) {
 			t.Run("Limits", func(t *testing.T) { testLimits(t, newWorld(t, be)) })
 			t.Run("Audit", func(t *testing.T) { testAudit(t, newWorld(t, be)) })
 			t.Run("WriteRules", func(t *testing.T) { testWriteRules(t, newWorld(t, be)) })
+			t.Run("Groups", func(t *testing.T) { testGroups(t, newWorld(t, be)) })
 		})
 	}
 }
@@ -562,5 +564,46 @@ func testWriteRules(t *testing.T, w *world) {
 	// The node admin relays objects created by others unchanged.
 	if st = w.post("admin", "inbox", claimed); st.SuccessCount != 1 {
 		t.Errorf("admin relaying: %+v", st)
+	}
+}
+
+// testGroups checks group distribution end to end: members of the sharing
+// group read the object, others get exactly what they would for an absent
+// one, and a marking naming a group that does not exist is refused.
+func testGroups(t *testing.T, w *world) {
+	ctx := context.Background()
+	groups, ok := w.db.(store.Groups)
+	if !ok {
+		t.Fatalf("%T has no sharing groups", w.db)
+	}
+	must(t, groups.CreateGroup(ctx, store.Group{ID: "g-telecom", Name: "IN-JP telecom"}))
+	must(t, groups.AddGroupMember(ctx, "g-telecom", "org:a"))
+	must(t, w.db.SetGrant(ctx, store.Grant{Collection: w.coll["rw"], Org: "b", Read: true}))
+
+	d := policy.Distribution{Scope: policy.ScopeGroup, Group: "g-telecom"}
+	def, err := d.MarkingDefinition()
+	must(t, err)
+	marked := strings.Replace(indicator(7, 0), `"created":`, `"object_marking_refs":["`+d.MarkingID()+`"],"created":`, 1)
+	if st := w.post("admin", "rw", string(def), marked); st.SuccessCount != 2 {
+		t.Fatalf("posting the group-marked object: %+v", st)
+	}
+	obj := w.objectsURL("rw") + indicatorID(7) + "/"
+	if r := w.do(request{method: "GET", url: obj, user: "alice"}); r.status != 200 {
+		t.Errorf("group member: %d %s", r.status, r.body)
+	}
+	absent := w.do(request{method: "GET", url: w.objectsURL("rw") + indicatorID(8) + "/", user: "bob"})
+	denied := w.do(request{method: "GET", url: obj, user: "bob"})
+	if denied.status != 404 || denied.body != absent.body {
+		t.Errorf("non-member: %d %s; absent object: %d %s", denied.status, denied.body, absent.status, absent.body)
+	}
+	if r := w.do(request{method: "GET", url: w.objectsURL("rw") + "?match[id]=" + indicatorID(7), user: "bob"}); strings.Contains(r.body, indicatorID(7)) {
+		t.Errorf("non-member listed the object: %s", r.body)
+	}
+	ghost := policy.Distribution{Scope: policy.ScopeGroup, Group: "g-ghost"}
+	gdef, _ := ghost.MarkingDefinition()
+	bad := strings.Replace(indicator(9, 0), `"created":`, `"object_marking_refs":["`+ghost.MarkingID()+`"],"created":`, 1)
+	st := w.post("admin", "rw", string(gdef), bad)
+	if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "g-ghost") {
+		t.Errorf("marking naming an absent group: %+v", st)
 	}
 }

@@ -1,6 +1,7 @@
 package taxiiserver
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -52,9 +53,17 @@ func (s *Server) method(w http.ResponseWriter, r *http.Request, ms ...string) bo
 	return false
 }
 
-// reader is the policy's view of an authenticated principal.
-func reader(p store.Principal) policy.Reader {
-	return policy.Reader{User: p.User.Name, Org: p.Org.ID, Country: p.Org.Country}
+// reader is the policy's view of an authenticated principal, with the
+// sharing groups its organisation belongs to.
+func (s *Server) reader(ctx context.Context, p store.Principal) (policy.Reader, error) {
+	var groups []string
+	if gs, ok := s.cfg.DB.(store.Groups); ok {
+		var err error
+		if groups, err = gs.OrgGroups(ctx, p.Org.ID); err != nil {
+			return policy.Reader{}, err
+		}
+	}
+	return policy.Reader{User: p.User.Name, Org: p.Org.ID, Country: p.Org.Country, Groups: groups}, nil
 }
 
 func wireCollection(c store.Collection, read, write bool) taxii.Collection {
@@ -128,7 +137,11 @@ func (s *Server) page(r *http.Request, p store.Principal, c store.Collection, ep
 	if f.Limit > 0 {
 		q.Limit = min(f.Limit, s.cfg.MaxLimit)
 	}
-	gp, err := s.gate.Query(r.Context(), reader(p), q)
+	rd, err := s.reader(r.Context(), p)
+	if err != nil {
+		return store.Page{}, "", err
+	}
+	gp, err := s.gate.Query(r.Context(), rd, q)
 	if err != nil {
 		return store.Page{}, "", err
 	}

@@ -252,9 +252,13 @@ func (tx *putTx) read(ctx context.Context, conn *pgxpool.Conn) error {
 	// `id = ANY($1)` with a thousand-element parameter can be planned as a
 	// scan that compares every row with every element.
 	b.Queue(`
-		SELECT h.id, h.vtime, h.revoked_at, v.submitter
+		SELECT h.id, h.vtime, h.revoked_at,
+		       -- Every version of an object has its owner as submitter, so any
+		       -- version visible to this statement will do. Joining the head's
+		       -- current version instead would drop the row when a concurrent
+		       -- writer moved the head to a version this snapshot cannot see.
+		       coalesce((SELECT v.submitter FROM versions v WHERE v.id = h.id LIMIT 1), '')
 		FROM (SELECT DISTINCT unnest($1::text[])) AS u(id) JOIN heads h ON h.id = u.id
-		JOIN versions v ON v.pk = h.version_pk
 		ORDER BY h.id FOR NO KEY UPDATE OF h`, ids)
 	b.Queue(`
 		SELECT v.id, v.vtime, v.pk, v.hash, v.audience,
