@@ -56,12 +56,9 @@ func (s *Server) method(w http.ResponseWriter, r *http.Request, ms ...string) bo
 // reader is the policy's view of an authenticated principal, with the
 // sharing groups its organisation belongs to.
 func (s *Server) reader(ctx context.Context, p store.Principal) (policy.Reader, error) {
-	var groups []string
-	if gs, ok := s.cfg.DB.(store.Groups); ok {
-		var err error
-		if groups, err = gs.OrgGroups(ctx, p.Org.ID); err != nil {
-			return policy.Reader{}, err
-		}
+	groups, err := s.cfg.DB.OrgGroups(ctx, p.Org.ID)
+	if err != nil {
+		return policy.Reader{}, err
 	}
 	return policy.Reader{User: p.User.Name, Org: p.Org.ID, Country: p.Org.Country, Groups: groups}, nil
 }

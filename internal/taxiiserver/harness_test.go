@@ -118,7 +118,7 @@ func newWorld(t *testing.T, be backend, opts ...func(*taxiiserver.Config)) *worl
 	}
 	auditLog := audit.NewLogger(db.(store.Audit), audit.LoggerOptions{})
 	t.Cleanup(func() { auditLog.Close() })
-	cfg := taxiiserver.Config{DB: db, Ingest: ingest.New(db, 0, ingest.WithGroups(db.(store.Groups))), MaxContentLength: 1 << 20, DefaultLimit: 100, MaxLimit: 1000,
+	cfg := taxiiserver.Config{DB: db.(taxiiserver.DB), Ingest: ingest.New(db, 0, ingest.WithGroups(db.(store.Groups))), MaxContentLength: 1 << 20, DefaultLimit: 100, MaxLimit: 1000,
 		Audit: auditLog}
 	for _, o := range opts {
 		o(&cfg)

@@ -42,6 +42,7 @@ type DB interface {
 	store.Statuses
 	store.Secrets
 	store.Deleter
+	store.Groups
 }
 
 // Config configures a Server. DB and Ingest are required.
