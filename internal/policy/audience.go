@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/setu-cti/setu/internal/stix"
 )
@@ -60,9 +61,20 @@ func (c Config) Audience(f Facts) []string {
 			}
 		}
 	}
+	// Drop keys that others already cover: every reader holds "public",
+	// every local user "node", every partner "peers". Fewer keys, fewer
+	// index rows per object.
+	if set[KeyPublic] {
+		return []string{KeyPublic}
+	}
 	out := make([]string, 0, len(set))
 	for k := range set {
-		out = append(out, k)
+		switch {
+		case set[KeyNode] && (strings.HasPrefix(k, "org:") || strings.HasPrefix(k, "user:") || strings.HasPrefix(k, "group:")):
+		case set[KeyPeers] && strings.HasPrefix(k, "peer:"):
+		default:
+			out = append(out, k)
+		}
 	}
 	sort.Strings(out)
 	return out

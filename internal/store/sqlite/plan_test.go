@@ -94,12 +94,12 @@ func TestQueryPlans(t *testing.T) {
 		{"write head", writeSQL[2], []any{"x"}, "SEARCH versions USING INDEX versions_id_vtime (id=?)"},
 		{"write exact", writeSQL[3], []any{"x", 1}, "SEARCH versions USING INDEX versions_id_vtime (id=? AND vtime=?)"},
 		{"write unversioned", writeSQL[4], []any{"x", []byte{1}}, "SEARCH versions USING INDEX versions_unversioned (id=? AND hash=?)"},
-		{"write in collection", writeSQL[6], []any{1, 1}, "SEARCH collection_rows USING COVERING INDEX collection_rows_version (collection=? AND version_pk=?)"},
-		{"write ends", writeSQL[7], []any{1, "x"}, byID},
-		{"write ends row", writeSQL[7], []any{1, "x"}, "SEARCH r USING INDEX collection_rows_version (collection=? AND version_pk=?)"},
-		{"write clear first", writeSQL[8], []any{1, 1}, "SEARCH collection_rows USING PRIMARY KEY (collection=? AND seq=?)"},
-		{"write clear last", writeSQL[9], []any{1, 1}, "SEARCH collection_rows USING PRIMARY KEY (collection=? AND seq=?)"},
-		{"write version audience", writeSQL[14], []any{1}, "SEARCH versions USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"write in collection", writeSQL[5], []any{1, 1}, "SEARCH collection_rows USING COVERING INDEX collection_rows_version (collection=? AND version_pk=?)"},
+		{"write ends", writeSQL[6], []any{1, "x"}, byID},
+		{"write ends row", writeSQL[6], []any{1, "x"}, "SEARCH r USING INDEX collection_rows_version (collection=? AND version_pk=?)"},
+		{"write clear first", writeSQL[7], []any{1, 1}, "SEARCH collection_rows USING PRIMARY KEY (collection=? AND seq=?)"},
+		{"write clear last", writeSQL[8], []any{1, 1}, "SEARCH collection_rows USING PRIMARY KEY (collection=? AND seq=?)"},
+		{"write version audience", writeSQL[13], []any{1}, "SEARCH versions USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"delete audience", deleteAudienceSQL, []any{1, "node", 1}, "SEARCH audience USING PRIMARY KEY (collection=? AND key=? AND seq=?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkPlan(t, db, tc.sql, tc.args, false, tc.want) })

@@ -19,7 +19,6 @@ import (
 type writeStmts struct {
 	readCounter, writeCounter *sql.Stmt
 	head, exact, unversioned  *sql.Stmt
-	insertVersion             *sql.Stmt
 	inCollection, ends        *sql.Stmt
 	clearFirst, clearLast     *sql.Stmt
 	insertRow, insertChange   *sql.Stmt
@@ -29,13 +28,16 @@ type writeStmts struct {
 	// collection, one at a time and a chunk at a time (see flushAudience).
 	versionAudience                 *sql.Stmt
 	insertAudience, insertAudiences *sql.Stmt
+	// Versions with their pk assigned by Put (see flushVersions).
+	maxPK, insertVersionPK, insertVersionsPK *sql.Stmt
 }
 
 func (s *writeStmts) list() []**sql.Stmt {
 	return []**sql.Stmt{
-		&s.readCounter, &s.writeCounter, &s.head, &s.exact, &s.unversioned, &s.insertVersion,
+		&s.readCounter, &s.writeCounter, &s.head, &s.exact, &s.unversioned,
 		&s.inCollection, &s.ends, &s.clearFirst, &s.clearLast, &s.insertRow, &s.insertChange,
 		&s.insertRows, &s.insertChanges, &s.versionAudience, &s.insertAudience, &s.insertAudiences,
+		&s.maxPK, &s.insertVersionPK, &s.insertVersionsPK,
 	}
 }
 
@@ -46,8 +48,6 @@ var writeSQL = []string{
 	`SELECT pk, vtime, hash, revoked, submitter FROM versions WHERE id = ? ORDER BY vtime DESC LIMIT 1`,
 	`SELECT pk, hash FROM versions WHERE id = ? AND vtime = ?`,
 	`SELECT pk, vtime FROM versions WHERE id = ? AND hash = ? AND created IS NULL AND modified IS NULL`,
-	`INSERT INTO versions (id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	`SELECT 1 FROM collection_rows WHERE collection = ? AND version_pk = ?`,
 	// The rows holding the oldest and newest versions of an object in a
 	// collection (at most two rows). The join order and indexes are pinned: the
@@ -72,7 +72,19 @@ var writeSQL = []string{
 	// undoing the statement alone is not needed.
 	`INSERT INTO audience (collection, key, seq) VALUES (?, ?, ?)`,
 	`INSERT OR FAIL INTO audience (collection, key, seq) VALUES ` + repeatJoin("(?, ?, ?)", audienceChunk),
+	`SELECT coalesce(max(pk), 0) FROM versions`,
+	`INSERT INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// OR FAIL for the reason given for audience rows above.
+	`INSERT OR FAIL INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
+		VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versionChunk),
 }
+
+// versionChunk is how many versions one multi-row INSERT writes. Under the
+// single writer, Put assigns version pks itself (after the largest stored
+// one), so new versions can be buffered like collection rows and written a
+// chunk at a time.
+const versionChunk = 32
 
 // rowChunk is how many collection rows (and change records) one multi-row
 // INSERT writes. Statement execution, not row count, dominates the cost of a
@@ -152,6 +164,12 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 	// max(now, last+1µs) keeps them distinct and increasing.
 	p.now = db.now().UnixMicro()
 
+	if err := p.prefetchHeads(tx, vs); err != nil {
+		return nil, wrapErr("put", err)
+	}
+	if err := p.st.maxPK.QueryRowContext(ctx).Scan(&p.lastPK); err != nil {
+		return nil, wrapErr("put", err)
+	}
 	rs := make([]store.Result, len(vs))
 	for i := range vs {
 		if rs[i], err = p.put(&vs[i]); err != nil {
@@ -193,6 +211,14 @@ type putter struct {
 	seq       int64 // last seq assigned
 	dateAdded int64 // last date_added assigned, µs
 
+	// heads holds the newest stored version of each object of the batch.
+	heads map[string]headRow
+
+	// New versions not yet written, with the pks Put gave them; flushed
+	// before anything reads the versions table, and before their rows.
+	lastPK          int64
+	pendingVersions [][]any
+
 	// Rows and change records not yet written; flushed before anything reads
 	// collection rows and at the end of the transaction.
 	pending []pendingRow
@@ -212,8 +238,33 @@ type pendingRow struct {
 	first, last            bool
 }
 
-// flush writes the pending rows and change records.
+// flushVersions writes the pending versions.
+func (p *putter) flushVersions() error {
+	vs := p.pendingVersions
+	for len(vs) >= versionChunk {
+		args := make([]any, 0, 13*versionChunk)
+		for _, v := range vs[:versionChunk] {
+			args = append(args, v...)
+		}
+		if _, err := p.st.insertVersionsPK.ExecContext(p.ctx, args...); err != nil {
+			return err
+		}
+		vs = vs[versionChunk:]
+	}
+	for _, v := range vs {
+		if _, err := p.st.insertVersionPK.ExecContext(p.ctx, v...); err != nil {
+			return err
+		}
+	}
+	p.pendingVersions = p.pendingVersions[:0]
+	return nil
+}
+
+// flush writes the pending versions, rows and change records.
 func (p *putter) flush() error {
+	if err := p.flushVersions(); err != nil {
+		return err
+	}
 	rows := p.pending
 	for len(rows) >= rowChunk {
 		chunk := rows[:rowChunk]
@@ -309,6 +360,60 @@ func decodeAudience(enc sql.NullString) ([]string, error) {
 	return keys, nil
 }
 
+// headRow is what Put needs of an object's newest stored version.
+type headRow struct {
+	found bool
+	pk    int64
+	vt    int64
+	hash  []byte
+	rev   bool
+	owner string
+}
+
+// headChunk is how many ids one prefetch statement looks up.
+const headChunk = 400
+
+// prefetchHeads reads the newest stored version of every object in the
+// batch with a few IN-list statements instead of one query per version: in
+// a bulk import most objects are new, and the per-version lookup was a
+// quarter of Put's time. Put keeps the map current as it inserts, so later
+// versions of the same object in the batch see the earlier ones.
+func (p *putter) prefetchHeads(tx *sql.Tx, vs []store.Version) error {
+	p.heads = make(map[string]headRow, len(vs))
+	ids := make([]any, 0, len(vs))
+	for i := range vs {
+		if _, ok := p.heads[vs[i].ID]; !ok && vs[i].ID != "" {
+			p.heads[vs[i].ID] = headRow{}
+			ids = append(ids, vs[i].ID)
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), headChunk)
+		q := `SELECT id, pk, vtime, hash, revoked, submitter FROM versions WHERE id IN (` + marks(n) + `)`
+		rows, err := tx.QueryContext(p.ctx, q, ids[:n]...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var h headRow
+			if err := rows.Scan(&id, &h.pk, &h.vt, &h.hash, &h.rev, &h.owner); err != nil {
+				rows.Close()
+				return err
+			}
+			if cur := p.heads[id]; !cur.found || h.vt > cur.vt {
+				h.found = true
+				p.heads[id] = h
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
 // next assigns the next row's seq and date_added.
 func (p *putter) next() (seq, dateAdded int64) {
 	p.seq++
@@ -360,6 +465,16 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		owner     string // submitter of the stored versions
 	)
 	head := func() (found bool, hvt int64, hrev bool, err error) {
+		if h, ok := p.heads[v.ID]; ok {
+			if !h.found {
+				return false, 0, false, nil
+			}
+			pk, hash, owner = h.pk, h.hash, h.owner
+			return true, h.vt, h.rev, nil
+		}
+		if err := p.flushVersions(); err != nil {
+			return false, 0, false, err
+		}
 		err = p.st.head.QueryRowContext(ctx, v.ID).Scan(&pk, &hvt, &hash, &hrev, &owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, 0, false, nil
@@ -384,6 +499,9 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 			}
 			stored = true
 		case hvt > vt: // an older version: is it stored?
+			if err := p.flushVersions(); err != nil {
+				return store.Result{}, wrapErr("put", err)
+			}
 			err := p.st.exact.QueryRowContext(ctx, v.ID, vt).Scan(&pk, &hash)
 			switch {
 			case err == nil:
@@ -404,6 +522,9 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 			return rejected(v, store.ErrNotOwner), nil
 		}
 	} else {
+		if err := p.flushVersions(); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
 		err := p.st.unversioned.QueryRowContext(ctx, v.ID, v.Hash[:]).Scan(&pk, &vt)
 		switch {
 		case err == nil:
@@ -440,6 +561,9 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	// with the version when it was first stored, whatever this call says.
 	var keys []string
 	if stored {
+		if err := p.flushVersions(); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
 		if keys, err = p.storedAudience(pk); err != nil {
 			return store.Result{}, wrapErr("put", err)
 		}
@@ -461,14 +585,18 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		if len(v.Facts) > 0 {
 			facts = v.Facts
 		}
-		res, err := p.st.insertVersion.ExecContext(ctx,
+		p.lastPK++
+		pk = p.lastPK
+		p.pendingVersions = append(p.pendingVersions, []any{pk,
 			v.ID, vt, v.Hash[:], v.Type, v.SpecVersion, created, modified, v.Revoked, v.Body,
-			v.Submitter, facts, audience)
-		if err != nil {
-			return store.Result{}, wrapErr("put", err)
-		}
-		if pk, err = res.LastInsertId(); err != nil {
-			return store.Result{}, wrapErr("put", err)
+			v.Submitter, facts, audience})
+		// Keep the batch's view of the object's newest version current.
+		if h, ok := p.heads[v.ID]; ok && (!h.found || vt > h.vt) {
+			o := h.owner
+			if !h.found {
+				o = v.Submitter
+			}
+			p.heads[v.ID] = headRow{found: true, pk: pk, vt: vt, hash: v.Hash[:], rev: v.Revoked, owner: o}
 		}
 	}
 
