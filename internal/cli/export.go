@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -30,6 +31,8 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	all := fs.Bool("all-versions", false, "every version, not only the latest")
 	format := fs.String("format", "bundle", "output `format`: bundle or ndjson")
 	out := fs.String("o", "-", "output `file` ('-' for standard output)")
+	as := fs.String("as", "", "export only what a user of this organisation `id` may see (default: everything, as the operator)")
+	asUser := fs.String("user", "", "with --as, the user `name` (matters for TLP:RED recipients)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -80,8 +83,32 @@ func runExport(ctx context.Context, e *env, args []string) int {
 		defer f.Close()
 		w = f
 	}
+	query := pager(st.Query)
+	if *as != "" {
+		db, ok := st.(nodeDB)
+		if !ok {
+			errorf(e, "this store cannot decide sharing policy")
+			return 1
+		}
+		o, err := db.Org(ctx, *as)
+		if err != nil {
+			errorf(e, "organisation %s: %v", *as, err)
+			return 1
+		}
+		groups, err := db.OrgGroups(ctx, o.ID)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		gate := policy.NewGate(db, policy.Config{})
+		r := policy.Reader{User: *asUser, Org: o.ID, Country: o.Country, Groups: groups}
+		query = func(ctx context.Context, q store.Query) (store.Page, error) {
+			p, err := gate.Query(ctx, r, q)
+			return p.Page, err
+		}
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	n, err := export(ctx, st, q, *format, bw)
+	n, err := export(ctx, query, q, *format, bw)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -95,14 +122,18 @@ func runExport(ctx context.Context, e *env, args []string) int {
 
 // export streams every page of q to w; the bundle envelope is written around
 // the stored bodies without re-encoding them.
-func export(ctx context.Context, st store.Store, q store.Query, format string, w *bufio.Writer) (int, error) {
+// pager returns pages of a query: the store's own for the operator, or the
+// policy gate's for a reader.
+type pager func(ctx context.Context, q store.Query) (store.Page, error)
+
+func export(ctx context.Context, query pager, q store.Query, format string, w *bufio.Writer) (int, error) {
 	n := 0
 	if format == "bundle" {
 		// STIX forbids empty lists, so "objects" is opened only with the first object.
 		fmt.Fprintf(w, `{"type":"bundle","id":"bundle--%s"`, uuid.NewString())
 	}
 	for {
-		p, err := st.Query(ctx, q)
+		p, err := query(ctx, q)
 		if err != nil {
 			return n, err
 		}
