@@ -255,17 +255,27 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, c store.Collecti
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) manifest(w http.ResponseWriter, r *http.Request, p store.Principal) {
+// readable answers a GET on a collection the caller must be able to read:
+// it checks the method and access and returns the collection, or writes the
+// error and returns false.
+func (s *Server) readable(w http.ResponseWriter, r *http.Request, p store.Principal) (store.Collection, bool) {
 	if !s.method(w, r, http.MethodGet) {
-		return
+		return store.Collection{}, false
 	}
 	c, read, _, err := s.collectionFor(r, p)
+	if err == nil && !read {
+		err = errNoRead
+	}
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return c, false
 	}
-	if !read {
-		s.fail(w, r, errNoRead)
+	return c, true
+}
+
+func (s *Server) manifest(w http.ResponseWriter, r *http.Request, p store.Principal) {
+	c, ok := s.readable(w, r, p)
+	if !ok {
 		return
 	}
 	pg, next, err := s.page(r, p, c, taxii.EndpointManifest, store.Query{NoBody: true})
@@ -285,16 +295,8 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, p store.Princi
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, p store.Principal) {
-	if !s.method(w, r, http.MethodGet) {
-		return
-	}
-	c, read, _, err := s.collectionFor(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !read {
-		s.fail(w, r, errNoRead)
+	c, ok := s.readable(w, r, p)
+	if !ok {
 		return
 	}
 	pg, next, err := s.page(r, p, c, taxii.EndpointVersions,
