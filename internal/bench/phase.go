@@ -186,7 +186,8 @@ func importPhase(ctx context.Context, req request, progress io.Writer) (result, 
 	res := result{Existing: stats.Versions, Marks: make([]time.Duration, 0, 10)}
 	start := time.Now()
 	next := markAt(req.N, 0)
-	sum, err := ingest.New(st, 0).Stream(ctx, c.ID, f, func(it ingest.Item) {
+	// The batch `setu import` uses.
+	sum, err := ingest.New(st, ingest.ImportBatch).Stream(ctx, c.ID, f, func(it ingest.Item) {
 		res.Count++
 		for len(res.Marks) < 10 && res.Count >= next {
 			res.Marks = append(res.Marks, time.Since(start))

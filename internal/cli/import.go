@@ -26,9 +26,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	var sf storeFlags
 	sf.register(fs, e)
 	coll := fs.String("collection", "default", "collection `name` or id (created if absent)")
-	// Bulk imports commit larger batches than TAXII POSTs: each commit is a
-	// durable sync of the log, and fewer of them make a large import faster.
-	batch := fs.Int("batch", 5*ingest.DefaultBatch, "objects per transaction")
+	batch := fs.Int("batch", ingest.ImportBatch, "objects per transaction")
 	quiet := fs.Bool("q", false, "no progress display")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
