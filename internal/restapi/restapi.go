@@ -31,6 +31,7 @@ const Prefix = "/manage/v1/"
 type DB interface {
 	store.Store
 	store.Accounts
+	store.Groups
 }
 
 // Config configures the handler; DB is required.
@@ -71,6 +72,11 @@ func New(cfg Config) *API {
 	m.HandleFunc("POST "+Prefix+"collections", a.authed(a.createCollection))
 	m.HandleFunc("GET "+Prefix+"collections/{id}/grants", a.authed(a.listGrants))
 	m.HandleFunc("PUT "+Prefix+"collections/{id}/grants/{org}", a.authed(a.setGrant))
+	m.HandleFunc("GET "+Prefix+"groups", a.authed(a.listGroups))
+	m.HandleFunc("POST "+Prefix+"groups", a.authed(a.createGroup))
+	m.HandleFunc("GET "+Prefix+"groups/{id}/members", a.authed(a.listMembers))
+	m.HandleFunc("PUT "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(true)))
+	m.HandleFunc("DELETE "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(false)))
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
 	a.mux = m
 	return a

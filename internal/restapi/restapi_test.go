@@ -693,3 +693,42 @@ func TestManage(t *testing.T) {
 		}
 	})
 }
+
+func TestGroups(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if r := w.do(call{method: "POST", path: "groups", user: "admin", body: `{"id":"g-tel","name":"IN-JP telecom"}`}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := w.do(call{method: "POST", path: "groups", user: "admin", body: `{"id":"g-all","name":"all"}`}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{"PUT", "groups/g-tel/members/a", 200},
+		{"PUT", "groups/g-all/members/group:g-tel", 200},
+		{"PUT", "groups/g-tel/members/group:g-all", 409}, // circular
+		{"PUT", "groups/g-tel/members/org:nobody", 404},
+		{"PUT", "groups/g-nothing/members/a", 404},
+		{"DELETE", "groups/g-tel/members/org:zzz", 404},
+	} {
+		if r := w.do(call{method: c.method, path: c.path, user: "admin"}); r.status != c.status {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, r.status, r.body, c.status)
+		}
+	}
+	groups, err := w.db.OrgGroups(ctx, "a")
+	must(t, err)
+	if len(groups) != 2 {
+		t.Errorf("org a is in %v, want g-tel and g-all", groups)
+	}
+	r := w.do(call{method: "GET", path: "groups/g-tel/members", user: "admin"})
+	if r.status != 200 || !strings.Contains(string(r.body), `"org:a"`) {
+		t.Errorf("members: %d %s", r.status, r.body)
+	}
+	// Only node admins manage groups.
+	if r := w.do(call{method: "POST", path: "groups", user: "alice", body: `{"id":"g-x","name":"x"}`}); r.status != http.StatusForbidden {
+		t.Errorf("non-admin create: %d", r.status)
+	}
+}
