@@ -39,7 +39,7 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 		return Page{}, errors.New("policy: query limit must be positive")
 	}
 	limit := q.Limit
-	q.Audience = r.Keys()
+	q.ReaderKeys = r.Keys()
 	var out Page
 	for {
 		p, err := g.st.Query(ctx, q)

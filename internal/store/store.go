@@ -146,11 +146,11 @@ type Query struct {
 	Versions     VersionFilter
 	Limit        int  // maximum rows; must be > 0
 	NoBody       bool // leave Version.Body nil (manifest)
-	// Audience, when not nil, restricts the result to rows whose version
-	// lists at least one of these keys. The cost of a page then follows the
-	// rows with the reader's keys, not the collection's size. An empty non-nil
-	// slice matches nothing.
-	Audience []string
+	// ReaderKeys, when not nil, restricts the result to rows whose version
+	// lists at least one of these audience keys. The cost of a page then
+	// follows the rows with the reader's keys, not the collection's size. An
+	// empty non-nil slice matches nothing. Only the policy gate sets it.
+	ReaderKeys []string
 }
 
 // Page is one page of a Query, in sequence order.

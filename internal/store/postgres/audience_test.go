@@ -59,13 +59,13 @@ func TestAudiencePlans(t *testing.T) {
 		q       store.Query
 		maxRead int // tuples all scans of the statement may return
 	}{
-		{"common key", store.Query{Audience: []string{"public"}, Versions: store.VersionFilter{All: true}}, 4 * 101},
-		{"common key after cursor", store.Query{Audience: []string{"public"}, After: 6000, Versions: store.VersionFilter{All: true}}, 4 * 101},
-		{"rare keys", store.Query{Audience: []string{"org:rare", "user:late", "user:none"}, Versions: store.VersionFilter{All: true}}, 4 * 101},
-		{"rare and common", store.Query{Audience: []string{"org:rare", "public"}}, 5 * 101},
-		{"types", store.Query{Audience: []string{"user:late"}, Types: []string{"indicator"}}, 4 * 101},
-		{"added after", store.Query{Audience: []string{"user:late", "public"}, AddedAfter: time.Now().Add(-time.Hour)}, 5 * 101},
-		{"ids", store.Query{Audience: []string{"org:rare"}, IDs: []string{indicator(t, 399, 0).ID, indicator(t, 17, 0).ID}}, 20},
+		{"common key", store.Query{ReaderKeys: []string{"public"}, Versions: store.VersionFilter{All: true}}, 4 * 101},
+		{"common key after cursor", store.Query{ReaderKeys: []string{"public"}, After: 6000, Versions: store.VersionFilter{All: true}}, 4 * 101},
+		{"rare keys", store.Query{ReaderKeys: []string{"org:rare", "user:late", "user:none"}, Versions: store.VersionFilter{All: true}}, 4 * 101},
+		{"rare and common", store.Query{ReaderKeys: []string{"org:rare", "public"}}, 5 * 101},
+		{"types", store.Query{ReaderKeys: []string{"user:late"}, Types: []string{"indicator"}}, 4 * 101},
+		{"added after", store.Query{ReaderKeys: []string{"user:late", "public"}, AddedAfter: time.Now().Add(-time.Hour)}, 5 * 101},
+		{"ids", store.Query{ReaderKeys: []string{"org:rare"}, IDs: []string{indicator(t, 399, 0).ID, indicator(t, 17, 0).ID}}, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q
@@ -76,7 +76,7 @@ func TestAudiencePlans(t *testing.T) {
 			if len(q.IDs) > 0 {
 				sql, args, err = querySQL(k, q)
 			} else {
-				sql, args, err = audienceSQL(k, q, q.Audience, q.After, q.Limit+1, q.Limit+1)
+				sql, args, err = audienceSQL(k, q, q.ReaderKeys, q.After, q.Limit+1, q.Limit+1)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestAudienceChunks(t *testing.T) {
 	if _, err := db.Put(ctx, coll, vs); err != nil {
 		t.Fatal(err)
 	}
-	q := store.Query{Collection: coll, Audience: []string{"public", "user:u"}, Types: []string{"malware"}, Limit: 2}
+	q := store.Query{Collection: coll, ReaderKeys: []string{"public", "user:u"}, Types: []string{"malware"}, Limit: 2}
 	var got []string
 	for {
 		p, err := db.Query(ctx, q)
@@ -227,7 +227,7 @@ func TestAudienceDelete(t *testing.T) {
 	if _, err := db.Put(ctx, coll, []store.Version{again}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := db.Query(ctx, store.Query{Collection: coll, Audience: []string{"org:0"}, Versions: store.VersionFilter{All: true}, Limit: 10})
+	p, err := db.Query(ctx, store.Query{Collection: coll, ReaderKeys: []string{"org:0"}, Versions: store.VersionFilter{All: true}, Limit: 10})
 	if err != nil || len(p.Versions) != 1 || p.Versions[0].ID != vs[0].ID {
 		t.Errorf("after listing again: %+v, %v", p.Versions, err)
 	}

@@ -28,10 +28,10 @@ func (db *DB) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	var vs []store.Version
 	switch {
-	case q.Audience != nil && len(q.Audience) == 0:
+	case q.ReaderKeys != nil && len(q.ReaderKeys) == 0:
 		// No key: no row can be seen. The collection is still checked
 		// above, so an absent one is reported as such.
-	case q.Audience != nil && len(q.IDs) == 0:
+	case q.ReaderKeys != nil && len(q.IDs) == 0:
 		vs, err = db.queryAudience(ctx, coll, q)
 	default:
 		vs, err = db.queryRows(ctx, coll, q)
@@ -76,7 +76,7 @@ func (db *DB) queryRows(ctx context.Context, coll int32, q store.Query) ([]store
 // in statements of bounded cost rather than in one unbounded one.
 const maxChunk = 8192
 
-// queryAudience reads the rows of q visible to one of q.Audience, at most
+// queryAudience reads the rows of q visible to one of q.ReaderKeys, at most
 // q.Limit+1, through the audience index: each statement takes the next
 // chunk of candidate seqs after the cursor (the reader's keys merged in seq
 // order, a seq listed under several keys once), joins them to their
@@ -91,7 +91,7 @@ const maxChunk = 8192
 // earlier ones saw: the page stays in seq order and resumable from its last
 // seq, as a page of queryRows read while writers commit.
 func (db *DB) queryAudience(ctx context.Context, coll int32, q store.Query) ([]store.Version, error) {
-	keys := distinct(q.Audience)
+	keys := distinct(q.ReaderKeys)
 	vs := make([]store.Version, 0, min(q.Limit+1, 1000))
 	cursor, chunk := q.After, min(q.Limit+1, maxChunk)
 	for {
@@ -232,10 +232,10 @@ WHERE r.collection = $1 AND r.seq > $2`)
 		return "", nil, err
 	}
 	sb.WriteString(cond)
-	if q.Audience != nil {
+	if q.ReaderKeys != nil {
 		sb.WriteString(`
   AND EXISTS (SELECT 1 FROM audience a
-              WHERE a.collection = $1 AND a.key = ANY(` + arg(distinct(q.Audience)) + `) AND a.seq = r.seq)`)
+              WHERE a.collection = $1 AND a.key = ANY(` + arg(distinct(q.ReaderKeys)) + `) AND a.seq = r.seq)`)
 	}
 	sb.WriteString(`
 ORDER BY r.seq

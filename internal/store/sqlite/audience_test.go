@@ -155,7 +155,7 @@ func TestAudienceManyKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, limit := range []int{1, 3, 50, 500} {
-		got := pageAll(t, db, store.Query{Collection: audColl, Audience: reader, Limit: limit})
+		got := pageAll(t, db, store.Query{Collection: audColl, ReaderKeys: reader, Limit: limit})
 		if !slices.Equal(got, want) {
 			t.Errorf("limit %d: got %v\nwant %v", limit, got, want)
 		}
@@ -211,7 +211,7 @@ func TestAudienceMigration(t *testing.T) {
 	if err != nil || len(p.Versions) != 1 || p.Versions[0].Submitter != "" || p.Versions[0].Facts != nil {
 		t.Fatalf("old version: %+v, %v", p.Versions, err)
 	}
-	if got := pageAll(t, db, store.Query{Collection: audColl, Audience: []string{"node"}, Limit: 10}); len(got) != 0 {
+	if got := pageAll(t, db, store.Query{Collection: audColl, ReaderKeys: []string{"node"}, Limit: 10}); len(got) != 0 {
 		t.Errorf("old version listed under a key: %v", got)
 	}
 	// Listed in another collection, it still has no keys.

@@ -59,14 +59,14 @@ func TestQueryPlans(t *testing.T) {
 		{"spec", store.Query{SpecVersions: []string{"2.1"}}, [][]string{{rangeLast, verOfRow}}},
 		{"ids", store.Query{IDs: []string{"indicator--1", "indicator--2"}, Types: []string{"indicator"}}, [][]string{{byID, rowOfVer}}},
 		{"ids all", store.Query{IDs: []string{"indicator--1"}, Versions: store.VersionFilter{All: true}}, [][]string{{byID, rowOfVer}}},
-		{"audience one key", store.Query{Audience: []string{"node"}}, [][]string{{rangeKey, rowOfSeq, verOfRow}}},
-		{"audience keys", store.Query{Audience: []string{"node", "org:a", "user:u", "org:a"}}, [][]string{{merged, rangeKey, rowOfSeq, verOfRow}}},
-		{"audience filtered", store.Query{Audience: []string{"node", "org:a"}, Types: []string{"indicator", "malware"},
+		{"audience one key", store.Query{ReaderKeys: []string{"node"}}, [][]string{{rangeKey, rowOfSeq, verOfRow}}},
+		{"audience keys", store.Query{ReaderKeys: []string{"node", "org:a", "user:u", "org:a"}}, [][]string{{merged, rangeKey, rowOfSeq, verOfRow}}},
+		{"audience filtered", store.Query{ReaderKeys: []string{"node", "org:a"}, Types: []string{"indicator", "malware"},
 			SpecVersions: []string{"2.1"}, Versions: store.VersionFilter{First: true, At: at}}, [][]string{{merged, rangeKey, rowOfSeq, verOfRow}}},
-		{"audience many keys", store.Query{Audience: manyKeys, Versions: store.VersionFilter{All: true}},
+		{"audience many keys", store.Query{ReaderKeys: manyKeys, Versions: store.VersionFilter{All: true}},
 			[][]string{{merged, rangeKey, rowOfSeq, verOfRow}, {merged, rangeKey, rowOfSeq, verOfRow}}},
-		{"audience ids", store.Query{IDs: []string{"indicator--1"}, Audience: []string{"node", "org:a"}}, [][]string{{byID, rowOfVer, keyOfRow}}},
-		{"audience empty", store.Query{Audience: []string{}}, nil},
+		{"audience ids", store.Query{IDs: []string{"indicator--1"}, ReaderKeys: []string{"node", "org:a"}}, [][]string{{byID, rowOfVer, keyOfRow}}},
+		{"audience empty", store.Query{ReaderKeys: []string{}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.Limit = 10

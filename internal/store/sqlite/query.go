@@ -101,8 +101,8 @@ func planScans(q store.Query, coll, after int64) []scan {
 	cols := versionColumns + `, r.seq, r.date_added, ` + body
 
 	var keys []string
-	if q.Audience != nil {
-		keys = slices.Compact(slices.Sorted(slices.Values(q.Audience)))
+	if q.ReaderKeys != nil {
+		keys = slices.Compact(slices.Sorted(slices.Values(q.ReaderKeys)))
 		if len(keys) == 0 {
 			return nil // no key, no row
 		}

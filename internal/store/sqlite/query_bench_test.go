@@ -40,10 +40,10 @@ func BenchmarkQuery(b *testing.B) {
 				{"id", store.Query{IDs: []string{fmt.Sprintf("indicator--%036d", rows/3)}, Limit: 100}},
 				// A reader whose key lists 1 row in 100, one with half the
 				// rows, and one with four keys of 1 in 100 each.
-				{"audience-rare-middle", store.Query{After: mid, Limit: 100, Audience: []string{"org:7"}}},
-				{"audience-public-middle", store.Query{After: mid, Limit: 100, Audience: []string{"public"}}},
-				{"audience-keys-middle", store.Query{After: mid, Limit: 100, Audience: []string{"org:1", "org:2", "group:3", "user:4"}}},
-				{"audience-rare-id", store.Query{IDs: []string{fmt.Sprintf("indicator--%036d", 107)}, Limit: 100, Audience: []string{"org:7"}}},
+				{"audience-rare-middle", store.Query{After: mid, Limit: 100, ReaderKeys: []string{"org:7"}}},
+				{"audience-public-middle", store.Query{After: mid, Limit: 100, ReaderKeys: []string{"public"}}},
+				{"audience-keys-middle", store.Query{After: mid, Limit: 100, ReaderKeys: []string{"org:1", "org:2", "group:3", "user:4"}}},
+				{"audience-rare-id", store.Query{IDs: []string{fmt.Sprintf("indicator--%036d", 107)}, Limit: 100, ReaderKeys: []string{"org:7"}}},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					tc.q.Collection = "c"

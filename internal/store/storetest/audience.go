@@ -63,7 +63,7 @@ func testAudience(t *testing.T, open Opener) {
 	} {
 		for _, limit := range []int{1, 7, 100} {
 			t.Run(fmt.Sprintf("%s/limit %d", tt.name, limit), func(t *testing.T) {
-				q := store.Query{Collection: collA, Versions: store.VersionFilter{All: true}, Audience: tt.keys, Limit: limit}
+				q := store.Query{Collection: collA, Versions: store.VersionFilter{All: true}, ReaderKeys: tt.keys, Limit: limit}
 				if tt.filter != nil {
 					tt.filter(&q)
 				}
@@ -71,7 +71,7 @@ func testAudience(t *testing.T, open Opener) {
 				// The expected rows: those the same query returns without the
 				// audience, kept when they share a key with the reader.
 				nq := q
-				nq.Audience, nq.Limit = nil, 1000
+				nq.ReaderKeys, nq.Limit = nil, 1000
 				var exp []key
 				for _, v := range queryAll(t, s, nq) {
 					n := 0
@@ -87,7 +87,7 @@ func testAudience(t *testing.T, open Opener) {
 		}
 	}
 	t.Run("empty audience matches nothing", func(t *testing.T) {
-		p, err := s.Query(ctx, store.Query{Collection: collA, Audience: []string{}, Limit: 10})
+		p, err := s.Query(ctx, store.Query{Collection: collA, ReaderKeys: []string{}, Limit: 10})
 		if err != nil || len(p.Versions) != 0 || p.More {
 			t.Errorf("page %d rows, more %v, err %v", len(p.Versions), p.More, err)
 		}
@@ -101,10 +101,10 @@ func testAudience(t *testing.T, open Opener) {
 			t.Fatalf("re-stored version: %+v", got)
 		}
 		// Its audience in the new collection is the first store's, too.
-		if p, _ := s.Query(ctx, store.Query{Collection: collB, Audience: []string{"public"}, Limit: 10}); len(p.Versions) != 0 {
+		if p, _ := s.Query(ctx, store.Query{Collection: collB, ReaderKeys: []string{"public"}, Limit: 10}); len(p.Versions) != 0 {
 			t.Errorf("audience changed by a later store")
 		}
-		if p, _ := s.Query(ctx, store.Query{Collection: collB, Audience: vs[0].Audience, Limit: 10}); len(p.Versions) != 1 {
+		if p, _ := s.Query(ctx, store.Query{Collection: collB, ReaderKeys: vs[0].Audience, Limit: 10}); len(p.Versions) != 1 {
 			t.Errorf("audience of the first store not listed in the new collection")
 		}
 	})
