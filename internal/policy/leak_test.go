@@ -53,7 +53,7 @@ func (o worldObject) visible(org, user string) bool {
 	return !slices.Contains(o.scopes, policy.ScopeOrg)
 }
 
-func newWorld(rng *rand.Rand, nObjects int) world {
+func newWorld(rng *rand.Rand, wi, nObjects int) world {
 	var w world
 	for i, c := range []string{"IN", "IN", "JP", "JP"} {
 		w.orgs = append(w.orgs, account.Org{ID: fmt.Sprintf("o%d", i), Name: "Org", Country: c, Kind: account.Business})
@@ -61,7 +61,7 @@ func newWorld(rng *rand.Rand, nObjects int) world {
 	tlps := []string{stix.TLPClear, stix.TLPGreen, stix.TLPAmber, stix.TLPAmberStrict, stix.TLPRed, stix.TLP1White, stix.TLP1Red}
 	scopes := []policy.Scope{policy.ScopeOrg, policy.ScopeCommunity, policy.ScopePartners, policy.ScopeNodes, policy.ScopePublic}
 	for n := range nObjects {
-		o := worldObject{id: fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", rng.Uint32(), n), submitter: w.orgs[rng.IntN(len(w.orgs))].ID}
+		o := worldObject{id: fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", wi, n), submitter: w.orgs[rng.IntN(len(w.orgs))].ID}
 		for _, t := range tlps {
 			if rng.IntN(6) == 0 {
 				o.tlps = append(o.tlps, t)
@@ -128,19 +128,22 @@ func (o worldObject) json(refs []string) string {
 // path as their submitters, and checks that every reader's pages, at random
 // page sizes, hold exactly what the oracle allows.
 func TestLeak(t *testing.T) {
-	worlds, perWorld := 200, 40
+	worlds, perWorld := 2000, 25
 	if testing.Short() {
-		worlds = 20
+		worlds = 100
 	}
 	ctx := context.Background()
+	// One database; each world lives in a collection of its own with object
+	// ids of its own, so thousands of worlds stay cheap.
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	for wi := range worlds {
 		rng := rand.New(rand.NewPCG(uint64(wi), 7))
-		w := newWorld(rng, perWorld)
-		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		coll := store.Collection{ID: "5b2f5a0e-4d0c-4a8e-8b8e-0c8f8f6f0a01", Alias: "c", Title: "c"}
+		w := newWorld(rng, wi, perWorld)
+		coll := store.Collection{ID: fmt.Sprintf("5b2f5a0e-4d0c-4a8e-8b8e-%012x", wi), Alias: fmt.Sprintf("w%d", wi), Title: "c"}
 		if err := db.CreateCollection(ctx, coll); err != nil {
 			t.Fatal(err)
 		}
@@ -159,15 +162,21 @@ func TestLeak(t *testing.T) {
 		if _, err := in.Objects(ctx, coll.ID, raws); err != nil {
 			t.Fatal(err)
 		}
+		// Each organisation submits its objects in one batch.
+		bySubmitter := map[string][][]byte{}
 		for _, o := range w.objects {
 			refs, _ := o.markingRefs(t)
-			org := account.Org{ID: o.submitter}
-			items, err := in.ObjectsAs(ctx, ingest.Writer{Org: o.submitter, Identity: org.IdentityID()}, coll.ID, [][]byte{[]byte(o.json(refs))})
+			bySubmitter[o.submitter] = append(bySubmitter[o.submitter], []byte(o.json(refs)))
+		}
+		for org, raws := range bySubmitter {
+			items, err := in.ObjectsAs(ctx, ingest.Writer{Org: org, Identity: account.Org{ID: org}.IdentityID()}, coll.ID, raws)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if items[0].Outcome != ingest.Added {
-				t.Fatalf("world %d: %s: %v %v", wi, o.id, items[0].Outcome, items[0].Err)
+			for _, it := range items {
+				if it.Outcome != ingest.Added {
+					t.Fatalf("world %d: %s: %v %v", wi, it.ID, it.Outcome, it.Err)
+				}
 			}
 		}
 		gate := policy.NewGate(db, cfg)
@@ -210,6 +219,5 @@ func TestLeak(t *testing.T) {
 				t.FailNow()
 			}
 		}
-		db.Close()
 	}
 }
