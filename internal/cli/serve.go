@@ -96,7 +96,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	srv := &http.Server{
 		Handler: httpserver.New(httpserver.Config{Store: db, TAXII: ts, Log: log, Metrics: metrics,
-			Manage: restapi.New(restapi.Config{DB: db, Log: log})}),
+			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -54,6 +54,9 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request, p store.Princi
 	if err := a.cfg.DB.CreateGroup(r.Context(), g); err != nil {
 		return err
 	}
+	if err := a.record(r, p, "group.create", "group:"+g.ID); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, groupOut(g))
 	return nil
 }
@@ -101,6 +104,13 @@ func (a *API) setMember(add bool) func(http.ResponseWriter, *http.Request, store
 			return &apiError{http.StatusConflict, err.Error()}
 		}
 		if err != nil {
+			return err
+		}
+		action := "group.remove"
+		if add {
+			action = "group.add"
+		}
+		if err := a.record(r, p, action, "group:"+g.ID, m); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"group": g.ID, "member": m, "present": add})

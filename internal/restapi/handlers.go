@@ -1,6 +1,7 @@
 package restapi
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -74,6 +75,9 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request, p store.Principa
 	if err := a.cfg.DB.CreateOrg(r.Context(), o); err != nil {
 		return err
 	}
+	if err := a.record(r, p, "org.create", "org:"+o.ID); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, orgOut(o))
 	return nil
 }
@@ -121,6 +125,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p store.Princip
 	if err := a.cfg.DB.CreateUser(r.Context(), u); err != nil {
 		return err
 	}
+	if err := a.record(r, p, "user.create", "user:"+u.Name); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, userOut(u))
 	return nil
 }
@@ -156,6 +163,13 @@ func (a *API) setDisabled(disabled bool) func(http.ResponseWriter, *http.Request
 			return err
 		}
 		u.Disabled = disabled
+		action := "user.enable"
+		if disabled {
+			action = "user.disable"
+		}
+		if err := a.record(r, p, action, "user:"+u.Name); err != nil {
+			return err
+		}
 		writeJSON(w, http.StatusOK, userOut(u))
 		return nil
 	}
@@ -224,6 +238,9 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, p store.Princi
 	}
 	out := tokenOut(t)
 	out.Secret = secret
+	if err := a.record(r, p, "token.create", "token:"+t.ID, "user:"+u.Name); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
@@ -243,6 +260,9 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, p store.Princi
 				return err
 			}
 			t.Revoked = true
+			if err := a.record(r, p, "token.revoke", "token:"+t.ID, "user:"+u.Name); err != nil {
+				return err
+			}
 			writeJSON(w, http.StatusOK, tokenOut(t))
 			return nil
 		}
@@ -298,6 +318,9 @@ func (a *API) createCollection(w http.ResponseWriter, r *http.Request, p store.P
 	if err := a.cfg.DB.CreateCollection(r.Context(), c); err != nil {
 		return err
 	}
+	if err := a.record(r, p, "collection.create", "collection:"+c.ID); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, in)
 	return nil
 }
@@ -350,6 +373,9 @@ func (a *API) setGrant(w http.ResponseWriter, r *http.Request, p store.Principal
 		}
 	}
 	if err := a.cfg.DB.SetGrant(r.Context(), store.Grant{Collection: c.ID, Org: org, Read: in.Read, Write: in.Write}); err != nil {
+		return err
+	}
+	if err := a.record(r, p, "grant.set", "collection:"+c.ID, "org:"+org, fmt.Sprintf("read=%v,write=%v", in.Read, in.Write)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, grantJSON{Org: org, Read: in.Read, Write: in.Write})

@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/authn"
 	"github.com/setu-cti/setu/internal/store"
 )
@@ -36,9 +38,12 @@ type DB interface {
 
 // Config configures the handler; DB is required.
 type Config struct {
-	DB  DB
-	Log *slog.Logger
-	Now func() time.Time
+	DB DB
+	// Audit, when set, records every change made through the API before it
+	// is answered.
+	Audit *audit.Logger
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // API is the management handler.
@@ -161,6 +166,16 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Principal)
 			a.fail(w, r, err)
 		}
 	}
+}
+
+// record logs a change in the audit log; a change that cannot be recorded
+// is reported to the client as a failure (it has been made, though).
+func (a *API) record(r *http.Request, p store.Principal, action string, objects ...string) error {
+	if a.cfg.Audit == nil {
+		return nil
+	}
+	return a.cfg.Audit.Log(r.Context(), audit.Record{Actor: p.User.Name, Org: p.Org.ID, Action: action,
+		Path: "manage:" + strings.TrimPrefix(r.Pattern, r.Method+" "+Prefix), Objects: objects, Rule: string(p.User.Role), Status: 200})
 }
 
 func isAdmin(p store.Principal) bool { return p.User.Role == account.Admin }

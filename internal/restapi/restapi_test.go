@@ -2,6 +2,7 @@ package restapi_test
 
 import (
 	"context"
+	"github.com/setu-cti/setu/internal/audit"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +83,9 @@ func newWorld(t *testing.T) *world {
 		MediaTypes: []string{"application/stix+json;version=2.1"}, Created: t0}))
 	must(t, db.SetGrant(ctx, store.Grant{Collection: collID, Org: "a", Read: true}))
 
-	api := restapi.New(restapi.Config{DB: db, Now: func() time.Time { return t0 }})
+	auditLog := audit.NewLogger(db, audit.LoggerOptions{})
+	t.Cleanup(func() { auditLog.Close() })
+	api := restapi.New(restapi.Config{DB: db, Now: func() time.Time { return t0 }, Audit: auditLog})
 	w.srv = httptest.NewServer(api) // listens on 127.0.0.1
 	t.Cleanup(w.srv.Close)
 	return w
@@ -730,5 +733,27 @@ func TestGroups(t *testing.T) {
 	// Only node admins manage groups.
 	if r := w.do(call{method: "POST", path: "groups", user: "alice", body: `{"id":"g-x","name":"x"}`}); r.status != http.StatusForbidden {
 		t.Errorf("non-admin create: %d", r.status)
+	}
+}
+
+// Changes made through the API are in the audit log, with who made them.
+func TestChangesAudited(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if r := w.do(call{method: "POST", path: "orgs", user: "admin", body: `{"id":"mea","name":"M","country":"IN","kind":"government"}`}); r.status != http.StatusCreated {
+		t.Fatalf("create org: %d %s", r.status, r.body)
+	}
+	if r := w.do(call{method: "POST", path: "users/alice/tokens", user: "alice", body: `{"label":"x"}`}); r.status != http.StatusCreated {
+		t.Fatalf("create token: %d %s", r.status, r.body)
+	}
+	recs, err := w.db.AuditRecords(ctx, store.AuditQuery{Limit: 10})
+	must(t, err)
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Actor+" "+r.Action+" "+r.Path+" "+strings.Join(r.Objects, ","))
+	}
+	want := []string{"admin org.create manage:orgs org:mea"}
+	if len(got) != 2 || got[0] != want[0] || !strings.HasPrefix(got[1], "alice token.create manage:users/{name}/tokens token:") {
+		t.Errorf("audit records %q", got)
 	}
 }
