@@ -12,6 +12,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -301,6 +302,9 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int)
 	if err != nil {
 		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
 	}
+	if facts.Granular, err = in.granular(ctx, o); err != nil {
+		return fail(o.ID, fmt.Errorf("%s: resolving granular markings: %w", o.ID, err))
+	}
 	for _, g := range facts.Groups {
 		if err := in.groupExists(ctx, g); err != nil {
 			return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, g, err))
@@ -310,6 +314,39 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int)
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
 	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
+}
+
+// granular classifies each granular marking of o that names a marking
+// definition (language markings restrict no one).
+func (in *Ingester) granular(ctx context.Context, o *stix.Object) ([]policy.Facts, error) {
+	if !bytes.Contains(o.Canonical, []byte(`"granular_markings"`)) {
+		return nil, nil
+	}
+	var gm struct {
+		GranularMarkings []struct {
+			MarkingRef string `json:"marking_ref"`
+		} `json:"granular_markings"`
+	}
+	if err := json.Unmarshal(o.Canonical, &gm); err != nil {
+		return nil, err
+	}
+	var out []policy.Facts
+	for _, g := range gm.GranularMarkings {
+		if g.MarkingRef == "" {
+			continue
+		}
+		f, err := policy.Classify([]string{g.MarkingRef}, func(id string) ([]byte, error) { return in.marking(ctx, id) })
+		if err != nil {
+			return nil, err
+		}
+		for _, grp := range f.Groups {
+			if err := in.groupExists(ctx, grp); err != nil {
+				return nil, fmt.Errorf("granular marking names sharing group %q: %w", grp, err)
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // groupExists checks a sharing group named by a distribution marking.

@@ -109,6 +109,11 @@ type Facts struct {
 	Via string
 	// Unknown lists marking references the node cannot interpret.
 	Unknown []string
+	// Granular are the facts of the object's granular markings, one per
+	// marking. A reader not cleared for every one of them is not served the
+	// object: this node never serves an altered body under the object's id,
+	// so rather than strip the marked properties it withholds the object.
+	Granular []Facts `json:",omitempty"`
 }
 
 // Decision is the answer for one reader and one object.
@@ -143,7 +148,22 @@ func (c Config) Decide(r Reader, f Facts) Decision {
 	var d Decision
 	for _, scope := range scopes {
 		if d = c.decide(r, f, tlp, scope); !d.Allow {
-			break
+			return d
+		}
+	}
+	for _, g := range f.Granular {
+		// A granular marking narrows the object's own markings for the
+		// properties it selects.
+		m := f
+		m.Granular = nil
+		m.TLP = max(tlp, g.TLP)
+		m.Scopes = append(slices.Clone(f.Scopes), g.Scopes...)
+		m.Groups = append(slices.Clone(f.Groups), g.Groups...)
+		m.Recipients = append(slices.Clone(f.Recipients), g.Recipients...)
+		m.GroupPeers = append(slices.Clone(f.GroupPeers), g.GroupPeers...)
+		m.Unknown = g.Unknown
+		if gd := c.Decide(r, m); !gd.Allow {
+			return deny("granular-marking", "part of the object is marked for a narrower audience ("+gd.Reason+"); the object is withheld rather than served altered")
 		}
 	}
 	return d

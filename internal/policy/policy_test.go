@@ -84,3 +84,21 @@ func TestUnknownReasonNamesMarking(t *testing.T) {
 		t.Errorf("%+v", d)
 	}
 }
+
+func TestGranularMarkingsWithhold(t *testing.T) {
+	f := Facts{Submitter: "s", TLP: stix.TLPLevelGreen,
+		Granular: []Facts{{TLP: stix.TLPLevelRed, Recipients: []string{"user:alice"}}}}
+	if d := cfg.Decide(alice, f); !d.Allow {
+		t.Errorf("recipient of the RED part denied: %+v", d)
+	}
+	if d := cfg.Decide(bob, f); d.Allow || d.Rule != "granular-marking" {
+		t.Errorf("reader not cleared for the RED part: %+v", d)
+	}
+	if d := cfg.Decide(submit, f); !d.Allow {
+		t.Errorf("submitter: %+v", d)
+	}
+	f.Granular = []Facts{{Unknown: []string{"marking-definition--x"}}}
+	if d := cfg.Decide(alice, f); d.Allow {
+		t.Errorf("unknown granular marking: %+v", d)
+	}
+}
