@@ -11,14 +11,15 @@ import (
 )
 
 func init() {
-	register("pattern", "check STIX patterns", runPattern)
+	register("pattern", "check STIX patterns and match them against observed data", runPattern)
 }
 
-// runPattern dispatches "setu pattern VERB"; matching observations against a
-// pattern will be another verb beside check.
+// runPattern dispatches "setu pattern VERB": check reads a pattern, match
+// evaluates one against observed data.
 func runPattern(ctx context.Context, e *env, args []string) int {
 	return subcommands(ctx, e, "pattern", args, map[string]func(context.Context, *env, []string) int{
 		"check": patternCheck,
+		"match": patternMatch,
 	})
 }
 

@@ -71,8 +71,8 @@ func TestPatternCheck(t *testing.T) {
 		},
 		{name: "no pattern", args: []string{"pattern", "check"}, code: 2, err: "Usage: setu pattern check"},
 		{name: "two patterns", args: []string{"pattern", "check", "[a:x = 1]", "[b:x = 1]"}, code: 2, err: "Usage: setu pattern check"},
-		{name: "no verb", args: []string{"pattern"}, code: 2, err: "usage: setu pattern {check}"},
-		{name: "unknown verb", args: []string{"pattern", "match"}, code: 2, err: "usage: setu pattern {check}"},
+		{name: "no verb", args: []string{"pattern"}, code: 2, err: "usage: setu pattern {check|match}"},
+		{name: "unknown verb", args: []string{"pattern", "nope"}, code: 2, err: "usage: setu pattern {check|match}"},
 		{name: "help", args: []string{"pattern", "check", "-h"}, code: 0, err: "-canonical"},
 	}
 	for _, tt := range tests {
