@@ -24,3 +24,7 @@ bench:
 fuzz:
 	$(GO) test ./internal/stix -run '^$$' -fuzz FuzzParse -fuzztime 60s
 	$(GO) test ./internal/stix -run '^$$' -fuzz FuzzReader -fuzztime 60s
+	$(GO) test ./internal/stix/pattern -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./internal/match -run '^$$' -fuzz FuzzMatch -fuzztime 60s
+	$(GO) test ./internal/taxii -run '^$$' -fuzz FuzzParseFilter -fuzztime 60s
+	$(GO) test ./internal/taxiiserver -run '^$$' -fuzz FuzzNextToken -fuzztime 60s
