@@ -26,7 +26,20 @@
 //   - a whole-collection pull by next, 1,000 a page, and a match[id] lookup,
 //     at N objects vs Small (median at most 2× as long);
 //   - Readers clients reading pages of 100 while another POSTs (no errors),
-//     with page latency p50 and p99 vs a single client reading alone.
+//     with page latency p50 and p99 vs a single client reading alone;
+//
+// and then the sharing policy, through policy.Gate over SQLite stores filled
+// by ingest.Ingester with distribution markings resolved at ingest:
+//
+//   - a whole pass, 1,000 a page, through a collection of N objects that a
+//     local reader may all see, vs the same pass by bare store.Query (at most
+//     1.5× as long);
+//   - pages for a sharing-group member who may see 1% of a collection of N
+//     objects vs the same construction at Small (median at most 2× as long),
+//     after checking that the member sees exactly that 1%, in full pages.
+//
+// Phases (import, read, taxii, policy) can be run alone; read and taxii use
+// the imported stores, which are then imported without their figures.
 //
 // Input is generated deterministically (see Indicators), so two runs with
 // the same flags do the same work. Figures are for reading and comparing, not
@@ -70,6 +83,10 @@ type Config struct {
 	PostgresDSN string // when set, the import and TAXII POSTs are measured on PostgreSQL too
 	Samples     int    // lookups timed per store; pages are a tenth of that (default 2,000)
 	Seed        uint64 // generator seed
+
+	// Only lists the phases to run: "import", "read", "taxii", "policy"
+	// (nil: all of them).
+	Only []string
 
 	NoTAXII      bool          // skip the TAXII server figures
 	Posts        int           // POSTs timed for throughput (default 20)
@@ -130,6 +147,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Readers, "readers", 50, "concurrent TAXII reading `clients`")
 	fs.DurationVar(&cfg.ReadFor, "read-for", 10*time.Second, "how long TAXII readers read, alone and then together")
 	fs.IntVar(&cfg.ReadRequests, "read-requests", 0, "when > 0, also the most `requests` each TAXII reader makes")
+	// An explicitly empty list is an error rather than "all": a typo must
+	// not start a run of the whole benchmark.
+	fs.Func("only", "run only these `phases`, a comma-separated list of "+strings.Join(Phases, ", ")+" (default: all)", func(v string) error {
+		for p := range strings.SplitSeq(v, ",") {
+			p = strings.TrimSpace(p)
+			if !slices.Contains(Phases, p) {
+				return fmt.Errorf("unknown phase %q (phases: %s)", p, strings.Join(Phases, ", "))
+			}
+			cfg.Only = append(cfg.Only, p)
+		}
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -155,6 +184,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// Phases are the parts of a run that Config.Only can select.
+var Phases = []string{"import", "read", "taxii", "policy"}
+
+// runs reports whether the configuration selects phase.
+func (c Config) runs(phase string) bool {
+	if phase == "taxii" && c.NoTAXII {
+		return false
+	}
+	return c.Only == nil || slices.Contains(c.Only, phase)
 }
 
 type runner struct {
@@ -235,9 +275,36 @@ func (r *runner) figure(hasTarget, pass bool, format string, a ...any) {
 
 func (r *runner) run(ctx context.Context) error {
 	cfg := r.cfg
-	r.printf("setu-bench %s %s/%s, %d CPUs, n=%s small=%s, work dir %s%s",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), comma(cfg.N), comma(cfg.Small), cfg.Dir, loadAvg())
+	var phases []string
+	for _, p := range Phases {
+		if cfg.runs(p) {
+			phases = append(phases, p)
+		}
+	}
+	r.printf("setu-bench %s %s/%s, %d CPUs, n=%s small=%s, phases %s, work dir %s%s",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), comma(cfg.N), comma(cfg.Small),
+		strings.Join(phases, ","), cfg.Dir, loadAvg())
 
+	if cfg.runs("import") || cfg.runs("read") || cfg.runs("taxii") {
+		if err := r.stores(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.runs("policy") {
+		if err := r.policy(ctx); err != nil {
+			return err
+		}
+	}
+
+	r.printf("result    %d of %d targets met%s", countPass(r.rep), countTargets(r.rep), loadAvg())
+	return nil
+}
+
+// stores runs the phases over the imported stores: the import itself, reads
+// by cursor and by id, and the TAXII server. Read and TAXII need the stores,
+// so without the import phase they are imported all the same, unmeasured.
+func (r *runner) stores(ctx context.Context) error {
+	cfg := r.cfg
 	gen := Indicators{Seed: cfg.Seed, Size: objectSize}
 	large := filepath.Join(cfg.Dir, "indicators.ndjson")
 	small := filepath.Join(cfg.Dir, "indicators-small.ndjson")
@@ -256,45 +323,56 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 
-	// Baseline.
-	base, err := r.child(ctx, request{Phase: phaseDecode, File: large, N: cfg.N})
-	if err != nil {
-		return err
+	// Baseline, for the import and the read.
+	var base result
+	if cfg.runs("import") || cfg.runs("read") {
+		base, err = r.child(ctx, request{Phase: phaseDecode, File: large, N: cfg.N})
+		if err != nil {
+			return err
+		}
 	}
 	baseRate := rate(base.Count, base.Elapsed)
-	r.printf("baseline  encoding/json decode into map[string]any: %s objects (%s MB, %d bytes each) in %s (CPU %s) = %s obj/s, max RSS %s MB",
-		comma(base.Count), comma(int(size/1e6)), size/int64(cfg.N), secs(base.Elapsed), secs(base.CPU), comma(int(baseRate)), mb(base.MaxRSS))
+	if cfg.runs("import") || cfg.runs("read") {
+		r.printf("baseline  encoding/json decode into map[string]any: %s objects (%s MB, %d bytes each) in %s (CPU %s) = %s obj/s, max RSS %s MB",
+			comma(base.Count), comma(int(size/1e6)), size/int64(cfg.N), secs(base.Elapsed), secs(base.CPU), comma(int(baseRate)), mb(base.MaxRSS))
+	}
 
 	// Import into SQLite.
 	imp, err := r.child(ctx, request{Phase: phaseImport, File: large, N: cfg.N, Backend: "sqlite", DSN: largeDB, Collection: "bench"})
 	if err != nil {
 		return err
 	}
-	r.importFigures("sqlite", imp, base)
-	r.figure(true, imp.MaxRSS < targetMaxRSS,
-		"memory    sqlite import of %s: max RSS %s MB (target < %s MB; baseline decoder %s MB)",
-		comma(cfg.N), mb(imp.MaxRSS), mb(targetMaxRSS), mb(base.MaxRSS))
+	if cfg.runs("import") {
+		r.importFigures("sqlite", imp, base)
+		r.figure(true, imp.MaxRSS < targetMaxRSS,
+			"memory    sqlite import of %s: max RSS %s MB (target < %s MB; baseline decoder %s MB)",
+			comma(cfg.N), mb(imp.MaxRSS), mb(targetMaxRSS), mb(base.MaxRSS))
+	} else {
+		r.printf("setup     sqlite import of %s for the reads, unmeasured: %s", comma(cfg.N), secs(imp.Elapsed))
+	}
 
 	if _, err := r.child(ctx, request{Phase: phaseImport, File: small, N: cfg.Small, Backend: "sqlite", DSN: smallDB, Collection: "bench"}); err != nil {
 		return err
 	}
 
-	// Paging through everything, in its own process for its memory.
-	pg, err := r.child(ctx, request{Phase: phasePage, N: cfg.N, Backend: "sqlite", DSN: largeDB, Collection: "bench"})
-	if err != nil {
-		return err
-	}
-	r.printf("read      sqlite, all %s objects by cursor, %s a page: %s = %s obj/s = %.0f%% of baseline",
-		comma(pg.Count), comma(pageSize), secs(pg.Elapsed), comma(int(rate(pg.Count, pg.Elapsed))), 100*rate(pg.Count, pg.Elapsed)/baseRate)
-	r.figure(true, pg.MaxRSS < targetMaxRSS,
-		"memory    sqlite paging through %s: max RSS %s MB (target < %s MB; baseline decoder %s MB)",
-		comma(cfg.N), mb(pg.MaxRSS), mb(targetMaxRSS), mb(base.MaxRSS))
+	if cfg.runs("read") {
+		// Paging through everything, in its own process for its memory.
+		pg, err := r.child(ctx, request{Phase: phasePage, N: cfg.N, Backend: "sqlite", DSN: largeDB, Collection: "bench"})
+		if err != nil {
+			return err
+		}
+		r.printf("read      sqlite, all %s objects by cursor, %s a page: %s = %s obj/s = %.0f%% of baseline",
+			comma(pg.Count), comma(pageSize), secs(pg.Elapsed), comma(int(rate(pg.Count, pg.Elapsed))), 100*rate(pg.Count, pg.Elapsed)/baseRate)
+		r.figure(true, pg.MaxRSS < targetMaxRSS,
+			"memory    sqlite paging through %s: max RSS %s MB (target < %s MB; baseline decoder %s MB)",
+			comma(cfg.N), mb(pg.MaxRSS), mb(targetMaxRSS), mb(base.MaxRSS))
 
-	if err := r.latency(ctx, gen, largeDB, smallDB); err != nil {
-		return err
+		if err := r.latency(ctx, gen, largeDB, smallDB); err != nil {
+			return err
+		}
 	}
 
-	if cfg.PostgresDSN != "" {
+	if cfg.PostgresDSN != "" && cfg.runs("import") {
 		alias := "bench-" + time.Now().UTC().Format("20060102T150405")
 		imp, err := r.child(ctx, request{Phase: phaseImport, File: large, N: cfg.N, Backend: "postgres", DSN: cfg.PostgresDSN, Collection: alias})
 		if err != nil {
@@ -313,13 +391,11 @@ func (r *runner) run(ctx context.Context) error {
 	// The TAXII reads use the stores imported above: the large collection
 	// was filled through ingest.Ingester, as POSTing a million objects
 	// would take far longer and measure the write path a second time.
-	if !cfg.NoTAXII {
+	if cfg.runs("taxii") {
 		if err := r.taxii(ctx, largeDB, smallDB); err != nil {
 			return err
 		}
 	}
-
-	r.printf("result    %d of %d targets met%s", countPass(r.rep), countTargets(r.rep), loadAvg())
 	return nil
 }
 

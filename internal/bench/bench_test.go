@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/sqlite"
@@ -45,12 +46,12 @@ func TestRunTiny(t *testing.T) {
 	t.Logf("\n%s", out.Bytes())
 	for _, prefix := range []string{"baseline  ", "import    sqlite", "steady    sqlite", "memory    sqlite import",
 		"memory    sqlite paging", "page      sqlite", "lookup    sqlite", "post      TAXII", "steady    TAXII",
-		"pull      TAXII", "lookup    TAXII", "readers   TAXII", "result    "} {
+		"pull      TAXII", "lookup    TAXII", "readers   TAXII", "gate      sqlite", "share     sqlite", "result    "} {
 		if !strings.Contains(out.String(), "\n"+prefix) {
 			t.Errorf("output has no line starting %q", prefix)
 		}
 	}
-	if got, want := countTargets(rep), 11; got != want {
+	if got, want := countTargets(rep), 13; got != want {
 		t.Errorf("%d figures with a target, want %d", got, want)
 	}
 }
@@ -68,6 +69,8 @@ func TestMainFlags(t *testing.T) {
 		{[]string{"-posts", "0"}, 2},
 		{[]string{"-readers", "0"}, 2},
 		{[]string{"-read-for", "0s"}, 2},
+		{[]string{"-only", "policy,nope"}, 2},
+		{[]string{"-only", ""}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -243,4 +246,97 @@ func BenchmarkIngestSQLite(b *testing.B) {
 	}
 	b.SetBytes(int64(size))
 	b.ReportMetric(float64(next)/b.Elapsed().Seconds(), "objects/s")
+}
+
+// TestOnly runs one phase alone at a tiny size: only its figures are printed.
+func TestOnly(t *testing.T) {
+	var out, errs bytes.Buffer
+	rep, err := Run(t.Context(), Config{N: 500, Small: 100, Samples: 20, Only: []string{"policy"}, Stdout: &out, Stderr: &errs})
+	if err != nil {
+		t.Fatalf("Run: %v\nstdout:\n%s\nstderr:\n%s", err, out.Bytes(), errs.Bytes())
+	}
+	t.Logf("\n%s", out.Bytes())
+	for _, prefix := range []string{"import    ", "read      ", "page      ", "post      "} {
+		if strings.Contains(out.String(), "\n"+prefix) {
+			t.Errorf("output of -only policy has a line starting %q", prefix)
+		}
+	}
+	if got, want := countTargets(rep), 2; got != want {
+		t.Errorf("%d figures with a target, want %d", got, want)
+	}
+}
+
+// TestPolicyStores checks the collections the policy figures read, through
+// the gate, for every kind of reader: who sees what is the point of the
+// figures, so it is checked independently of them. Timings are not checked.
+func TestPolicyStores(t *testing.T) {
+	ctx := t.Context()
+	const n, small, seed = 1000, 150, 3
+	ps, err := buildPolicyStores(ctx, t.TempDir(), seed, n, small)
+	if ps != nil {
+		defer ps.close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := policy.Reader{User: "bench-owner-analyst", Org: policyOwner}
+	outsider := policy.Reader{User: "bench-outsider-analyst", Org: policyOutsider}
+	peer := policy.Reader{Peer: "partner-node"}
+	large, smallSt := ps.large, ps.small
+	tests := []struct {
+		name   string
+		st     store.Store
+		coll   string
+		reader policy.Reader
+		want   int
+		rule   string // the rule that allows every object seen
+	}{
+		{"all/local", large, ps.all, localReader, n, "distribution-partners"},
+		{"all/member", large, ps.all, memberReader, n, "distribution-partners"},
+		{"all/peer", large, ps.all, peer, n, "distribution-partners"},
+		{"shared/member", large, ps.shared, memberReader, 10, "distribution-group"},
+		{"shared-small/member", smallSt, ps.sharedSm, memberReader, 2, "distribution-group"},
+		{"shared/owner", large, ps.shared, owner, n, "own"},
+		{"shared/outsider", large, ps.shared, outsider, 0, ""},
+		{"shared/local", large, ps.shared, localReader, 0, ""},
+		{"shared/peer", large, ps.shared, peer, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gate := policy.NewGate(tt.st, policy.Config{})
+			q := store.Query{Collection: tt.coll, Limit: 7, NoBody: true}
+			seen := 0
+			for {
+				p, err := gate.Query(ctx, tt.reader, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.More && len(p.Versions) != q.Limit {
+					t.Fatalf("page after %d: %d objects and more", q.After, len(p.Versions))
+				}
+				for k, v := range p.Versions {
+					if d := p.Decisions[k]; d.Rule != tt.rule {
+						t.Fatalf("%s allowed by rule %s, want %s", v.ID, d.Rule, tt.rule)
+					}
+				}
+				seen += len(p.Versions)
+				if !p.More {
+					break
+				}
+				q.After = p.Last
+			}
+			if seen != tt.want {
+				t.Errorf("saw %d objects, want %d", seen, tt.want)
+			}
+		})
+	}
+	// The member's pass the figure makes finds exactly the shared objects.
+	gate := policy.NewGate(large, policy.Config{})
+	seqs, pages, err := memberPass(ctx, gate, ps.shared, n, Indicators{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != sharedCount(n) || pages != 1 {
+		t.Errorf("member pass: %d objects in %d pages, want %d in 1", len(seqs), pages, sharedCount(n))
+	}
 }

@@ -40,6 +40,13 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 	}
 	limit := q.Limit
 	q.ReaderKeys = r.Keys()
+	// One row more than the page, so that when every row is allowed the
+	// row that proves More is read by the same query.
+	q.Limit = limit + 1
+	// Objects of a collection share a few distinct facts; decide each
+	// distinct (facts, submitter) once per call.
+	type key struct{ facts, submitter string }
+	decided := map[key]Decision{}
 	var out Page
 	for {
 		p, err := g.st.Query(ctx, q)
@@ -47,7 +54,12 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 			return Page{}, err
 		}
 		for _, v := range p.Versions {
-			d := g.cfg.Decide(r, DecodeFacts(v.Facts, v.Submitter))
+			k := key{string(v.Facts), v.Submitter}
+			d, ok := decided[k]
+			if !ok {
+				d = g.cfg.Decide(r, DecodeFacts(v.Facts, v.Submitter))
+				decided[k] = d
+			}
 			if !d.Allow {
 				continue
 			}
