@@ -54,6 +54,14 @@ func (a *auditWriter) WriteHeader(code int) {
 	}
 	a.done = true
 	a.rec.Status = code
+	// A successful answer that released no object (discovery, collections,
+	// a status poll) is not a release: it is not recorded, so that clients
+	// polling a status do not contend with the writer for the log. Object
+	// reads are always recorded, empty pages and not-found included.
+	if a.rec.Action == "" && code < 400 {
+		a.ResponseWriter.WriteHeader(code)
+		return
+	}
 	if a.rec.Action == "" {
 		switch {
 		case code < 400:
