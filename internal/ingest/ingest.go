@@ -34,7 +34,7 @@ const DefaultBatch = 1000
 
 // ImportBatch is the batch for bulk imports from files: each commit is a
 // durable sync of the log, and fewer of them make a large import faster.
-const ImportBatch = 10 * DefaultBatch
+const ImportBatch = 20 * DefaultBatch
 
 // Putter is the part of store.Store that ingest writes through.
 type Putter interface {

@@ -140,7 +140,7 @@ func dsn(path string, pragmas []string, params url.Values) string {
 
 func openWriter(path string) (*sql.DB, error) {
 	w, err := sql.Open("sqlite", dsn(path,
-		[]string{"journal_mode(WAL)", "cache_size(-131072)", "temp_store(MEMORY)", walBackstop},
+		[]string{"journal_mode(WAL)", "cache_size(-65536)", "temp_store(MEMORY)", walBackstop},
 		url.Values{"_txlock": {"immediate"}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
