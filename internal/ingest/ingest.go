@@ -107,7 +107,7 @@ type Ingester struct {
 	groups store.Groups
 
 	mu          sync.Mutex
-	markings    map[string][]byte // marking definitions seen; they are immutable
+	markings    map[string][]byte // stored marking definitions; they are immutable
 	knownGroups map[string]bool
 }
 
@@ -228,6 +228,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 	}()
 
 	var frameErr error
+	local := map[string][]byte{} // marking definitions seen in this stream
 	batch := make([]pending, 0, in.batch)
 	for ctx.Err() == nil {
 		raw, idx, err := next()
@@ -243,7 +244,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 				break
 			}
 		} else {
-			batch = append(batch, in.validate(ctx, w, raw, idx))
+			batch = append(batch, in.validate(ctx, w, raw, idx, local))
 		}
 		if len(batch) == in.batch {
 			select {
@@ -272,7 +273,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 // own unless relaying) and the policy metadata from its markings. That only
 // the owner versions an object is checked by the store, which reads the
 // object's current version anyway (store.ErrNotOwner).
-func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int) pending {
+func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int, local map[string][]byte) pending {
 	fail := func(id string, err error) pending {
 		return pending{item: Item{Index: idx, ID: id, Outcome: Rejected, Err: err}}
 	}
@@ -285,24 +286,27 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int)
 		case "":
 			// The server names the creator when the object does not; this
 			// happens once, at first store, and the result is the object.
-			if o, err = withCreator(o, w.Identity); err != nil {
+			withRef, err := withCreator(o, w.Identity)
+			if err != nil {
 				return fail(o.ID, err)
 			}
+			o = withRef
 		case w.Identity:
 		default:
 			return fail(o.ID, fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity))
 		}
 	}
 	if o.Type == "marking-definition" {
-		in.mu.Lock()
-		in.markings[o.ID] = o.Canonical
-		in.mu.Unlock()
+		// Objects later in the same stream may refer to it before it is
+		// stored; a stored definition of the same id still wins.
+		local[o.ID] = o.Canonical
 	}
-	facts, err := policy.Classify(o.ObjectMarkingRefs, func(id string) ([]byte, error) { return in.marking(ctx, id) })
+	resolve := func(id string) ([]byte, error) { return in.marking(ctx, id, local) }
+	facts, err := policy.Classify(o.ObjectMarkingRefs, resolve)
 	if err != nil {
 		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
 	}
-	if facts.Granular, err = in.granular(ctx, o); err != nil {
+	if facts.Granular, err = in.granular(ctx, o, resolve); err != nil {
 		return fail(o.ID, fmt.Errorf("%s: resolving granular markings: %w", o.ID, err))
 	}
 	for _, g := range facts.Groups {
@@ -318,7 +322,7 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int)
 
 // granular classifies each granular marking of o that names a marking
 // definition (language markings restrict no one).
-func (in *Ingester) granular(ctx context.Context, o *stix.Object) ([]policy.Facts, error) {
+func (in *Ingester) granular(ctx context.Context, o *stix.Object, resolve policy.Resolver) ([]policy.Facts, error) {
 	if !bytes.Contains(o.Canonical, []byte(`"granular_markings"`)) {
 		return nil, nil
 	}
@@ -335,7 +339,7 @@ func (in *Ingester) granular(ctx context.Context, o *stix.Object) ([]policy.Fact
 		if g.MarkingRef == "" {
 			continue
 		}
-		f, err := policy.Classify([]string{g.MarkingRef}, func(id string) ([]byte, error) { return in.marking(ctx, id) })
+		f, err := policy.Classify([]string{g.MarkingRef}, resolve)
 		if err != nil {
 			return nil, err
 		}
@@ -376,7 +380,7 @@ func (in *Ingester) groupExists(ctx context.Context, id string) error {
 
 // marking returns the body of a marking definition the node knows (seen in
 // a stream or stored), or nil if it knows none.
-func (in *Ingester) marking(ctx context.Context, id string) ([]byte, error) {
+func (in *Ingester) marking(ctx context.Context, id string, local map[string][]byte) ([]byte, error) {
 	if _, ok := stix.TLPOf(id); ok {
 		return nil, nil // built in
 	}
@@ -388,11 +392,13 @@ func (in *Ingester) marking(ctx context.Context, id string) ([]byte, error) {
 	}
 	v, err := in.st.Current(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return local[id], nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	// Only stored definitions are cached across calls: they are immutable,
+	// while one seen in a stream may yet be refused by the store.
 	in.mu.Lock()
 	in.markings[id] = v.Body
 	in.mu.Unlock()
