@@ -76,6 +76,13 @@ type Status struct {
 	Successes  []StatusDetail
 	Failures   []StatusDetail
 	Pendings   []StatusDetail
+
+	// LeaseOwner and Lease, when set on CreateStatus, store the job already
+	// leased to that owner for that long, so the instance that accepted the
+	// POST works on it at once without a separate claim; another instance
+	// takes it over if the lease expires. Reads leave them zero.
+	LeaseOwner string
+	Lease      time.Duration
 }
 
 // Complete reports whether every object has been decided.

@@ -48,9 +48,13 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, 
 	}
 	st := store.Status{ID: uuid.NewString(), Collection: c.ID, User: p.User.Name,
 		Created: s.cfg.Now().UTC(), Total: len(env.Objects)}
+	raws := make([][]byte, 0, len(env.Objects))
 	for _, o := range env.Objects {
 		h, ok := peek(o)
 		d := detail(h)
+		if ok {
+			raws = append(raws, o)
+		}
 		if !ok {
 			d.Message = "not a STIX object with a string id and type"
 			st.Failures = append(st.Failures, d)
@@ -63,11 +67,29 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, 
 	for _, d := range st.Pendings {
 		rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
 	}
+	// The job is leased to this instance as it is stored and handed to the
+	// local worker, which saves a claim; when the local queue is full it is
+	// left for any instance to claim.
+	leased := false
+	select {
+	case s.slots <- struct{}{}:
+		leased = true
+		st.LeaseOwner, st.Lease = s.cfg.Instance, s.cfg.Lease
+	default:
+	}
 	if err := s.cfg.DB.CreateStatus(r.Context(), st, body); err != nil {
+		if leased {
+			<-s.slots
+		}
 		s.fail(w, r, err)
 		return
 	}
-	s.Wake()
+	if leased {
+		// Never blocks: the queue holds as many jobs as there are slots.
+		s.local <- localJob{st: st, body: body, raws: raws}
+	} else {
+		s.Wake()
+	}
 	s.write(w, http.StatusAccepted, wireStatus(st))
 }
 
@@ -174,10 +196,35 @@ func (s *Server) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			// Jobs handed over but not started are leased to this instance:
+			// finish them rather than leave them to wait out their lease.
+			for {
+				select {
+				case j := <-s.local:
+					s.runLocal(context.WithoutCancel(ctx), j)
+				default:
+					return
+				}
+			}
+		case j := <-s.local:
+			s.runLocal(ctx, j)
 		case <-s.wake:
 		case <-poll.C:
 		}
+	}
+}
+
+// localJob is a POST this instance accepted and leased to itself.
+type localJob struct {
+	st   store.Status
+	body []byte
+	raws [][]byte // the pending objects, in order
+}
+
+func (s *Server) runLocal(ctx context.Context, j localJob) {
+	defer func() { <-s.slots }()
+	if err := s.decide(context.WithoutCancel(ctx), j.st, j.body, j.raws); err != nil {
+		s.cfg.Log.Error("taxii job", "status", j.st.ID, "err", err)
 	}
 }
 
@@ -201,28 +248,38 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 	if err != nil {
 		return true, fmt.Errorf("status %s of a claimed job: %w", id, err)
 	}
-	env, err := taxii.DecodeEnvelope(body)
-	if err != nil {
-		return true, fmt.Errorf("job %s: stored envelope: %w", id, err)
-	}
-	// The pendings are the objects peek accepted, in envelope order.
-	raws := make([][]byte, 0, len(st.Pendings))
-	for _, o := range env.Objects {
-		if _, ok := peek(o); ok {
-			raws = append(raws, o)
+	return true, s.decide(ctx, st, body, nil)
+}
+
+// decide ingests a leased job's objects and completes its status. raws are
+// the pending objects when the caller has them at hand (a POST this instance
+// accepted); otherwise they are read again from the stored envelope.
+func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws [][]byte) error {
+	id := st.ID
+	if raws == nil {
+		env, err := taxii.DecodeEnvelope(body)
+		if err != nil {
+			return fmt.Errorf("job %s: stored envelope: %w", id, err)
+		}
+		// The pendings are the objects peek accepted, in envelope order.
+		raws = make([][]byte, 0, len(st.Pendings))
+		for _, o := range env.Objects {
+			if _, ok := peek(o); ok {
+				raws = append(raws, o)
+			}
 		}
 	}
 	if len(raws) != len(st.Pendings) {
-		return true, fmt.Errorf("job %s: %d objects for %d pendings", id, len(raws), len(st.Pendings))
+		return fmt.Errorf("job %s: %d objects for %d pendings", id, len(raws), len(st.Pendings))
 	}
 	start := time.Now()
 	w, err := s.writer(ctx, st.User)
 	if err != nil {
-		return true, fmt.Errorf("job %s: %w", id, err)
+		return fmt.Errorf("job %s: %w", id, err)
 	}
 	items, err := s.cfg.Ingest.ObjectsAs(ctx, w, st.Collection, raws)
 	if err != nil {
-		return true, fmt.Errorf("job %s: %w", id, err)
+		return fmt.Errorf("job %s: %w", id, err)
 	}
 	var added, dup, rej int
 	for i, it := range items {
@@ -250,14 +307,14 @@ func (s *Server) work(ctx context.Context) (bool, error) {
 			rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
 		}
 		if err := s.cfg.Audit.Log(ctx, rec); err != nil {
-			return true, fmt.Errorf("job %s: audit log: %w", id, err)
+			return fmt.Errorf("job %s: audit log: %w", id, err)
 		}
 	}
 	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
-		return true, err
+		return err
 	}
 	if s.metrics != nil {
 		s.metrics.Ingested(added, dup, rej, time.Since(start))
 	}
-	return true, nil
+	return nil
 }

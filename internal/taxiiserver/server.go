@@ -89,9 +89,17 @@ type Server struct {
 	auth *authn.Authenticator
 	gate *policy.Gate
 	wake chan struct{}
+	// local carries POSTs this instance accepted and leased to itself;
+	// slots bounds them so a send on local never blocks.
+	local chan localJob
+	slots chan struct{}
 	// ingested counts objects decided by POST jobs (for metrics).
 	metrics Metrics
 }
+
+// localJobs bounds the accepted POSTs waiting for this instance's worker;
+// beyond it, jobs are stored unleased for any instance to claim.
+const localJobs = 64
 
 // Metrics receives counts from the server; nil methods are not called.
 type Metrics interface {
@@ -148,6 +156,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, seal: seal, wake: make(chan struct{}, 1),
+		local: make(chan localJob, localJobs), slots: make(chan struct{}, localJobs),
 		auth: &authn.Authenticator{Accounts: cfg.DB, Now: cfg.Now},
 		gate: policy.NewGate(cfg.DB, cfg.Policy)}
 	s.routes()

@@ -81,8 +81,11 @@ func (db *DB) CreateStatus(ctx context.Context, s store.Status, envelope []byte)
 			VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb)
 			RETURNING id, created
 		)
-		INSERT INTO jobs (status_id, envelope, created) SELECT id, $9, created FROM s`,
-		s.ID, s.Collection, s.User, s.Created, s.Total, succ, fail, pend, envelope)
+		INSERT INTO jobs (status_id, envelope, created, lease_owner, lease_until)
+		SELECT id, $9, created, $10::text,
+		       CASE WHEN $10::text IS NULL THEN NULL ELSE now() + $11::bigint * interval '1 microsecond' END
+		FROM s`,
+		s.ID, s.Collection, s.User, s.Created, s.Total, succ, fail, pend, envelope, leaseOwner(s), s.Lease.Microseconds())
 	if err != nil {
 		return fmt.Errorf("postgres: status %s: %w", s.ID, keyErr(err))
 	}
@@ -173,4 +176,12 @@ func (db *DB) PurgeStatuses(ctx context.Context, before time.Time) (int, error) 
 		return 0, fmt.Errorf("postgres: purge statuses: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// leaseOwner is the job's lease owner, NULL when the status asks for none.
+func leaseOwner(s store.Status) *string {
+	if s.LeaseOwner == "" {
+		return nil
+	}
+	return &s.LeaseOwner
 }

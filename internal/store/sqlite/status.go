@@ -74,7 +74,12 @@ func (db *DB) CreateStatus(ctx context.Context, s store.Status, envelope []byte)
 		s.ID, s.Collection, s.User, toNanos(s.Created), s.Total, succ, fail, pend); err != nil {
 		return fmt.Errorf("sqlite: status %s: %w", s.ID, keyErr(err))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (status, envelope) VALUES (?, ?)`, s.ID, envelope); err != nil {
+	var owner, until any // NULL: not leased
+	if s.LeaseOwner != "" {
+		owner, until = s.LeaseOwner, db.now().Add(s.Lease).UnixNano()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (status, envelope, lease_owner, lease_until) VALUES (?, ?, ?, ?)`,
+		s.ID, envelope, owner, until); err != nil {
 		return wrapErr("create status", err)
 	}
 	return wrapErr("create status", tx.Commit())

@@ -41,6 +41,7 @@ func RunNode(t *testing.T, open Opener) {
 	t.Run("Grants", func(t *testing.T) { testGrants(t, node(t)) })
 	t.Run("Statuses", func(t *testing.T) { testStatuses(t, node(t)) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, node(t)) })
+	t.Run("JobLeasedAtCreation", func(t *testing.T) { testJobLeasedAtCreation(t, node(t)) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, node(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, node(t)) })
 }
@@ -358,5 +359,31 @@ func testDelete(t *testing.T, s Node) {
 	// Other collections keep their rows.
 	if got := queryAll(t, s, store.Query{Collection: c2.ID, Limit: 10}); len(got) != 1 {
 		t.Errorf("other collection lost its row: %v", keys(got))
+	}
+}
+
+func testJobLeasedAtCreation(t *testing.T, s Node) {
+	st := store.Status{ID: "b0000000-0000-4000-8000-000000000001", Collection: "c", User: "u", Created: t0, Total: 1,
+		Pendings: []store.StatusDetail{{ID: "x--1"}}, LeaseOwner: "w1", Lease: time.Hour}
+	if err := s.CreateStatus(ctx, st, []byte(`{"objects":[1]}`)); err != nil {
+		t.Fatal(err)
+	}
+	// Leased to its creator: no one else claims it.
+	if _, _, err := s.ClaimJob(ctx, "w2", time.Minute); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a job leased at creation was claimed: %v", err)
+	}
+	// A lease that has run out is taken over.
+	st2 := st
+	st2.ID, st2.Lease = "b0000000-0000-4000-8000-000000000002", -time.Second
+	if err := s.CreateStatus(ctx, st2, []byte(`{"objects":[2]}`)); err != nil {
+		t.Fatal(err)
+	}
+	id, body, err := s.ClaimJob(ctx, "w2", time.Minute)
+	if err != nil || id != st2.ID || string(body) != `{"objects":[2]}` {
+		t.Fatalf("expired creation lease: %q %q %v", id, body, err)
+	}
+	got, err := s.Status(ctx, st.ID)
+	if err != nil || got.LeaseOwner != "" {
+		t.Errorf("Status read: %+v %v", got, err)
 	}
 }
