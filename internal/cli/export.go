@@ -90,18 +90,12 @@ func runExport(ctx context.Context, e *env, args []string) int {
 			errorf(e, "this store cannot decide sharing policy")
 			return 1
 		}
-		o, err := db.Org(ctx, *as)
-		if err != nil {
-			errorf(e, "organisation %s: %v", *as, err)
-			return 1
-		}
-		groups, err := db.OrgGroups(ctx, o.ID)
+		r, err := orgReader(ctx, db, *as, *asUser)
 		if err != nil {
 			errorf(e, "%v", err)
 			return 1
 		}
-		gate := policy.NewGate(db, policy.Config{})
-		r := policy.Reader{User: *asUser, Org: o.ID, Country: o.Country, Groups: groups}
+		gate := policy.NewGate(db, nodePolicy)
 		query = func(ctx context.Context, q store.Query) (store.Page, error) {
 			p, err := gate.Query(ctx, r, q)
 			return p.Page, err

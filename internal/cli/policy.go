@@ -41,18 +41,11 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 		}
 		r := policy.Reader{Peer: *peer}
 		if *as != "" {
-			o, err := db.Org(ctx, *as)
-			if err != nil {
-				return fmt.Errorf("organisation %s: %w", *as, err)
-			}
-			groups, err := db.OrgGroups(ctx, o.ID)
-			if err != nil {
+			if r, err = orgReader(ctx, db, *as, *user); err != nil {
 				return err
 			}
-			r = policy.Reader{User: *user, Org: o.ID, Country: o.Country, Groups: groups}
 		}
-		f := policy.DecodeFacts(v.Facts, v.Submitter)
-		d := policy.Config{}.Decide(r, f)
+		d := policy.NewGate(db, nodePolicy).Explain(r, v)
 		verdict := "DENY"
 		if d.Allow {
 			verdict = "ALLOW"
@@ -62,7 +55,25 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 			who = "partner node " + r.Peer
 		}
 		fmt.Fprintf(e.stdout, "%s %s@%s for %s\n  rule:   %s\n  reason: %s\n", verdict, v.ID, v.VersionTime.UTC().Format("2006-01-02T15:04:05.000Z"), who, d.Rule, d.Reason)
-		fmt.Fprintf(e.stdout, "  submitter: %s\n  audience keys: %v\n", v.Submitter, policy.Config{}.Audience(f))
+		fmt.Fprintf(e.stdout, "  submitter: %s\n  audience keys: %v\n", v.Submitter, nodePolicy.Audience(policy.DecodeFacts(v.Facts, v.Submitter)))
 		return nil
 	})
+}
+
+// nodePolicy is the node's policy configuration, the same for serve, export
+// and explain (the default TLP is AMBER until it becomes configurable).
+var nodePolicy = policy.Config{}
+
+// orgReader is the policy's reader for a user of an organisation on this
+// node, with the sharing groups the organisation belongs to.
+func orgReader(ctx context.Context, db nodeDB, org, user string) (policy.Reader, error) {
+	o, err := db.Org(ctx, org)
+	if err != nil {
+		return policy.Reader{}, fmt.Errorf("organisation %s: %w", org, err)
+	}
+	groups, err := db.OrgGroups(ctx, o.ID)
+	if err != nil {
+		return policy.Reader{}, err
+	}
+	return policy.Reader{User: user, Org: o.ID, Country: o.Country, Groups: groups}, nil
 }

@@ -95,36 +95,13 @@ func (a *auditWriter) Write(b []byte) (int, error) {
 
 // withAudit wraps a handler of an authenticated request so its response is
 // recorded.
-func (s *Server) withAudit(w http.ResponseWriter, r *http.Request, p store.Principal) (http.ResponseWriter, *http.Request) {
+func (s *Server) withAudit(w http.ResponseWriter, r *http.Request, p store.Principal, endpoint string) (http.ResponseWriter, *http.Request) {
 	if s.cfg.Audit == nil {
 		return w, r
 	}
-	rec := &audit.Record{Actor: p.User.Name, Org: p.Org.ID, Path: "taxii:" + endpointName(r.URL.Path, s.cfg.APIRoot),
+	rec := &audit.Record{Actor: p.User.Name, Org: p.Org.ID, Path: "taxii:" + endpoint,
 		Collection: r.PathValue("coll")}
 	r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
 	return &auditWriter{ResponseWriter: w, ctx: r.Context(), log: s.cfg.Audit, rec: rec,
 		onError: func(err error) { s.cfg.Log.Error("audit log", "err", err) }}, r
-}
-
-// endpointName names the TAXII endpoint of a path for the audit record.
-func endpointName(path, root string) string {
-	rest := strings.TrimPrefix(path, "/"+root+"/")
-	segs := strings.Split(strings.Trim(rest, "/"), "/")
-	switch {
-	case path == "/taxii2/":
-		return "discovery"
-	case rest == "" || rest == path:
-		return "api_root"
-	case segs[0] == "status":
-		return "status"
-	case len(segs) == 1:
-		return "collections"
-	case len(segs) == 2:
-		return "collection"
-	case len(segs) == 3:
-		return segs[2] // objects or manifest
-	case len(segs) == 4:
-		return "object"
-	}
-	return "versions"
 }

@@ -31,7 +31,8 @@ func WithPrincipalSlot(ctx context.Context) context.Context {
 
 // authed authenticates the request and checks that the client accepts the
 // TAXII media type, then calls h.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request, store.Principal)) http.HandlerFunc {
+// endpoint names the route for the audit record.
+func (s *Server) authed(endpoint string, h func(http.ResponseWriter, *http.Request, store.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
@@ -41,7 +42,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, store.Princip
 		if slot, ok := r.Context().Value(principalKey{}).(*store.Principal); ok && slot != nil {
 			*slot = p
 		}
-		w, r = s.withAudit(w, r, p)
+		w, r = s.withAudit(w, r, p, endpoint)
 		if _, ok := taxii.Negotiate(r.Header.Get("Accept"), taxii.MediaTAXII); !ok {
 			s.fail(w, r, errNotAccept)
 			return

@@ -180,15 +180,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	root := "/" + s.cfg.APIRoot
-	m.HandleFunc("/taxii2/{$}", s.authed(s.discovery))
-	m.HandleFunc(root+"/{$}", s.authed(s.apiRoot))
-	m.HandleFunc(root+"/status/{status}/{$}", s.authed(s.status))
-	m.HandleFunc(root+"/collections/{$}", s.authed(s.collections))
-	m.HandleFunc(root+"/collections/{coll}/{$}", s.authed(s.collection))
-	m.HandleFunc(root+"/collections/{coll}/objects/{$}", s.authed(s.objects))
-	m.HandleFunc(root+"/collections/{coll}/objects/{obj}/{$}", s.authed(s.object))
-	m.HandleFunc(root+"/collections/{coll}/objects/{obj}/versions/{$}", s.authed(s.versions))
-	m.HandleFunc(root+"/collections/{coll}/manifest/{$}", s.authed(s.manifest))
+	m.HandleFunc("/taxii2/{$}", s.authed("discovery", s.discovery))
+	m.HandleFunc(root+"/{$}", s.authed("api_root", s.apiRoot))
+	m.HandleFunc(root+"/status/{status}/{$}", s.authed("status", s.status))
+	m.HandleFunc(root+"/collections/{$}", s.authed("collections", s.collections))
+	m.HandleFunc(root+"/collections/{coll}/{$}", s.authed("collection", s.collection))
+	m.HandleFunc(root+"/collections/{coll}/objects/{$}", s.authed("objects", s.objects))
+	m.HandleFunc(root+"/collections/{coll}/objects/{obj}/{$}", s.authed("object", s.object))
+	m.HandleFunc(root+"/collections/{coll}/objects/{obj}/versions/{$}", s.authed("versions", s.versions))
+	m.HandleFunc(root+"/collections/{coll}/manifest/{$}", s.authed("manifest", s.manifest))
 	// Everything else under the TAXII tree is a TAXII 404, so clients get a
 	// TAXII error body (this includes paths missing their trailing slash).
 	m.HandleFunc("/taxii2/", s.notFound)
