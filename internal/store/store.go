@@ -75,6 +75,9 @@ type Version struct {
 	VersionTime time.Time // Modified, else Created, else (SCO) first date stored
 	Seq         int64     // collection row sequence (collection reads)
 	DateAdded   time.Time // collection row date_added (collection reads)
+	// IsFirst and IsLast (collection reads) say whether the version is the
+	// oldest and the newest of its object in the collection.
+	IsFirst, IsLast bool
 }
 
 // Versioned reports whether the version is keyed by a timestamp

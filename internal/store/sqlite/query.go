@@ -98,7 +98,7 @@ func planScans(q store.Query, coll, after int64) []scan {
 	if q.NoBody {
 		body = "NULL"
 	}
-	cols := versionColumns + `, r.seq, r.date_added, ` + body
+	cols := versionColumns + `, r.seq, r.date_added, r.is_first, r.is_last, ` + body
 
 	var keys []string
 	if q.ReaderKeys != nil {
@@ -267,7 +267,7 @@ func (s scan) run(ctx context.Context, db *DB, tx *sql.Tx, noBody bool) ([]store
 			v         store.Version
 			dateAdded int64
 		)
-		if err := scanVersion(rows, &v, &v.Seq, &dateAdded, &v.Body); err != nil {
+		if err := scanVersion(rows, &v, &v.Seq, &dateAdded, &v.IsFirst, &v.IsLast, &v.Body); err != nil {
 			return nil, err
 		}
 		if noBody {

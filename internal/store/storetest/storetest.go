@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TwoCollections", func(t *testing.T) { testTwoCollections(t, open) })
 	t.Run("SeqAndDateAdded", func(t *testing.T) { testSeqAndDateAdded(t, open) })
 	t.Run("Query", func(t *testing.T) { testQuery(t, open) })
+	t.Run("FirstLastFlags", func(t *testing.T) { testFirstLastFlags(t, open) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, open) })
 	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, open) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open) })
@@ -251,7 +252,7 @@ func keys(vs []store.Version) []key {
 
 // versionOpts compares what a store returns with what was put.
 var versionOpts = cmp.Options{
-	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Seq", "DateAdded", "Audience"),
+	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Seq", "DateAdded", "Audience", "IsFirst", "IsLast"),
 	cmpopts.EquateEmpty(),
 }
 
@@ -1106,5 +1107,56 @@ func testConcurrentPut(t *testing.T, open Opener) {
 	}
 	if st := stats(t, s); st.CollectionRows != int64(wantRows) {
 		t.Errorf("Stats.CollectionRows = %d, want %d", st.CollectionRows, wantRows)
+	}
+}
+
+// testFirstLastFlags: collection reads say which row holds an object's
+// oldest and newest version in that collection, whatever the filter (the
+// policy gate selects versions among those a reader may see from them).
+func testFirstLastFlags(t *testing.T, open Opener) {
+	s := openWith(t, open, store.Options{})
+	one := indicator(t, 1, 10)
+	v1, v2, v3 := indicator(t, 2, 10), indicator(t, 2, 20), indicator(t, 2, 30)
+	for _, v := range []*store.Version{&one, &v1, &v2, &v3} {
+		v.Audience = []string{"public"}
+	}
+	put(t, s, collA, one, v2)
+	put(t, s, collA, v1) // older, stored later: the flags follow version time, not seq
+	put(t, s, collA, v3)
+	put(t, s, collB, v2)
+	type flags struct {
+		ID          string
+		Mod         int
+		First, Last bool
+	}
+	read := func(q store.Query) []flags {
+		var out []flags
+		for _, v := range queryAll(t, s, q) {
+			out = append(out, flags{v.ID, int(v.VersionTime.Sub(base) / time.Millisecond), v.IsFirst, v.IsLast})
+		}
+		return out
+	}
+	all := store.VersionFilter{All: true}
+	tests := []struct {
+		name string
+		q    store.Query
+		want []flags
+	}{
+		{"all", store.Query{Collection: collA, Versions: all}, []flags{
+			{one.ID, 10, true, true}, {v2.ID, 20, false, false}, {v1.ID, 10, true, false}, {v3.ID, 30, false, true}}},
+		{"last", store.Query{Collection: collA}, []flags{{one.ID, 10, true, true}, {v3.ID, 30, false, true}}},
+		{"ids", store.Query{Collection: collA, IDs: []string{v1.ID}, Versions: all}, []flags{
+			{v2.ID, 20, false, false}, {v1.ID, 10, true, false}, {v3.ID, 30, false, true}}},
+		{"audience", store.Query{Collection: collA, Versions: all, ReaderKeys: []string{"public"}}, []flags{
+			{one.ID, 10, true, true}, {v2.ID, 20, false, false}, {v1.ID, 10, true, false}, {v3.ID, 30, false, true}}},
+		{"other collection", store.Query{Collection: collB, Versions: all}, []flags{{v2.ID, 20, true, true}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Limit = 2
+			if diff := cmp.Diff(tc.want, read(tc.q)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
