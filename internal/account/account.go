@@ -69,6 +69,10 @@ type Org struct {
 	Sectors []string // e.g. "energy", "telecommunications"
 	Kind    Kind
 	Created time.Time
+	// Anonymous: the organisation asked that others never see it as the
+	// creator of what it submits. The node keeps the truth and serves
+	// everyone else its objects with the node's identity as creator.
+	Anonymous bool
 }
 
 // identityNamespace derives organisations' STIX identity ids, so the same

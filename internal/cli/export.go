@@ -95,7 +95,12 @@ func runExport(ctx context.Context, e *env, args []string) int {
 			errorf(e, "%v", err)
 			return 1
 		}
-		gate := policy.NewGate(db, nodePolicy)
+		pol, err := policy.LoadConfig(ctx, db)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		gate := policy.NewGate(db, pol)
 		query = func(ctx context.Context, q store.Query) (store.Page, error) {
 			p, err := gate.Query(ctx, r, q)
 			return p.Page, err

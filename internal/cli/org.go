@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,13 +12,14 @@ import (
 )
 
 func init() {
-	register("org", "manage organisations: add, list", runOrg)
+	register("org", "manage organisations: add, list, set", runOrg)
 }
 
 func runOrg(ctx context.Context, e *env, args []string) int {
 	return subcommands(ctx, e, "org", args, map[string]func(context.Context, *env, []string) int{
 		"add":  orgAdd,
 		"list": orgList,
+		"set":  orgSet,
 	})
 }
 
@@ -42,12 +44,13 @@ func orgAdd(ctx context.Context, e *env, args []string) int {
 	country := fs.String("country", "", "ISO 3166-1 alpha-2 `code`")
 	kind := fs.String("kind", "", "one of government, critical-infrastructure-operator, business, national-cert")
 	sectors := fs.String("sector", "", "`sectors`, comma-separated (e.g. energy,telecommunications)")
+	anonymous := fs.Bool("anonymous", false, "serve the organisation's objects to others with the node's identity as creator")
 	id, code, ok := oneArg(fs, args)
 	if !ok {
 		return code
 	}
 	o := account.Org{ID: id, Name: *name, Country: strings.ToUpper(*country), Kind: account.Kind(*kind),
-		Sectors: splitList(*sectors), Created: time.Now().UTC()}
+		Sectors: splitList(*sectors), Created: time.Now().UTC(), Anonymous: *anonymous}
 	if err := o.Validate(); err != nil {
 		errorf(e, "%v", err)
 		return 2
@@ -74,9 +77,9 @@ func orgList(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS")
+		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS\tANONYMOUS")
 		for _, o := range orgs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","), o.Anonymous)
 		}
 		return tw.Flush()
 	})
@@ -90,4 +93,31 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// orgSet changes an organisation's settings. Anonymity applies to what the
+// organisation submits from then on; what is stored keeps how it was
+// submitted.
+func orgSet(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "org set", "ID --anonymous=true|false")
+	var sf storeFlags
+	sf.register(fs, e)
+	anonymous := fs.Bool("anonymous", false, "serve the organisation's later submissions to others with the node's identity as creator")
+	id, code, ok := oneArg(fs, args)
+	if !ok {
+		return code
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "anonymous" })
+	if !set {
+		errorf(e, "org set: nothing to set; give --anonymous=true or --anonymous=false")
+		return 2
+	}
+	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
+		if err := db.SetOrgAnonymous(ctx, id, *anonymous); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "organisation %s: anonymous %v\n", id, *anonymous)
+		return logAdmin(ctx, db, "org.update", "org:"+id)
+	})
 }

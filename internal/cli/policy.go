@@ -5,15 +5,17 @@ import (
 	"fmt"
 
 	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/stix"
 )
 
 func init() {
-	register("policy", "explain sharing decisions: explain", runPolicy)
+	register("policy", "sharing policy: explain, default-tlp", runPolicy)
 }
 
 func runPolicy(ctx context.Context, e *env, args []string) int {
 	return subcommands(ctx, e, "policy", args, map[string]func(context.Context, *env, []string) int{
-		"explain": policyExplain,
+		"explain":     policyExplain,
+		"default-tlp": policyDefaultTLP,
 	})
 }
 
@@ -45,7 +47,11 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 				return err
 			}
 		}
-		d := policy.NewGate(db, nodePolicy).Explain(r, v)
+		pol, err := policy.LoadConfig(ctx, db)
+		if err != nil {
+			return err
+		}
+		d := policy.NewGate(db, pol).Explain(r, v)
 		verdict := "DENY"
 		if d.Allow {
 			verdict = "ALLOW"
@@ -55,14 +61,51 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 			who = "partner node " + r.Peer
 		}
 		fmt.Fprintf(e.stdout, "%s %s@%s for %s\n  rule:   %s\n  reason: %s\n", verdict, v.ID, v.VersionTime.UTC().Format("2006-01-02T15:04:05.000Z"), who, d.Rule, d.Reason)
-		fmt.Fprintf(e.stdout, "  submitter: %s\n  audience keys: %v\n", v.Submitter, nodePolicy.Audience(policy.DecodeFacts(v.Facts, v.Submitter)))
+		fmt.Fprintf(e.stdout, "  submitter: %s\n  audience keys: %v\n", v.Submitter, pol.Audience(policy.DecodeFacts(v.Facts, v.Submitter)))
 		return nil
 	})
 }
 
-// nodePolicy is the node's policy configuration, the same for serve, export
-// and explain (the default TLP is AMBER until it becomes configurable).
-var nodePolicy = policy.Config{}
+// policyDefaultTLP shows or sets the TLP that objects without a TLP marking
+// are treated as. Running servers read it when they start.
+func policyDefaultTLP(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "policy default-tlp", "[clear|green|amber|amber+strict|red]")
+	var sf storeFlags
+	sf.register(fs, e)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 1 {
+		errorf(e, "policy default-tlp: at most one level")
+		return 2
+	}
+	var level stix.TLP
+	if fs.NArg() == 1 {
+		var err error
+		if level, err = policy.ParseTLP(fs.Arg(0)); err != nil {
+			errorf(e, "%v", err)
+			return 2
+		}
+	}
+	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
+		if level != 0 {
+			if err := policy.SaveDefaultTLP(ctx, db, level); err != nil {
+				return err
+			}
+			if err := logAdmin(ctx, db, "policy.default-tlp", "setting:"+policy.SettingDefaultTLP); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "default TLP set to %s; running servers apply it when restarted\n", level)
+			return nil
+		}
+		pol, err := policy.LoadConfig(ctx, db)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s\n", pol.DefaultLevel())
+		return nil
+	})
+}
 
 // orgReader is the policy's reader for a user of an organisation on this
 // node, with the sharing groups the organisation belongs to.

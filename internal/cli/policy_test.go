@@ -63,3 +63,60 @@ func TestExplainGranular(t *testing.T) {
 		t.Errorf("explain: %d %q", code, out)
 	}
 }
+
+// The default TLP is a node setting: shown, set, refused when unknown, and
+// applied by explain and export to objects without a TLP marking.
+func TestDefaultTLP(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "", "org", "add", "cert-a", "--name", "A", "--country", "IN", "--kind", "national-cert", "--data", dir)
+	if code, out, errs := run(t, indicator(1, "2024-01-01T00:00:00.000Z"), "import", "--data", dir, "-"); code != 0 {
+		t.Fatalf("import: %s %s", out, errs)
+	}
+	explain := func() string {
+		_, out, _ := run(t, "", "policy", "explain", "indicator--00000001-0000-4000-8000-000000000000", "--as", "cert-a", "--data", dir)
+		return out
+	}
+	if code, out, _ := run(t, "", "policy", "default-tlp", "--data", dir); code != 0 || out != "TLP:AMBER\n" {
+		t.Errorf("default: %d %q", code, out)
+	}
+	if !strings.HasPrefix(explain(), "ALLOW") {
+		t.Errorf("AMBER default: %s", explain())
+	}
+	if code, _, errs := run(t, "", "policy", "default-tlp", "purple", "--data", dir); code != 2 || !strings.Contains(errs, "unknown TLP level") {
+		t.Errorf("unknown level: %d %s", code, errs)
+	}
+	if code, _, errs := run(t, "", "policy", "default-tlp", "red", "--data", dir); code != 0 {
+		t.Fatalf("set red: %s", errs)
+	}
+	if code, out, _ := run(t, "", "policy", "default-tlp", "--data", dir); code != 0 || out != "TLP:RED\n" {
+		t.Errorf("after set: %d %q", code, out)
+	}
+	if out := explain(); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "tlp-red") {
+		t.Errorf("RED default: %s", out)
+	}
+	if got := countExported(t, dir, "--as", "cert-a"); got != 0 {
+		t.Errorf("export --as cert-a under a RED default: %d objects", got)
+	}
+}
+
+func TestOrgSetAnonymous(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := run(t, "", "org", "add", "a", "--name", "A", "--country", "JP", "--kind", "business", "--anonymous", "--data", dir); code != 0 {
+		t.Fatalf("org add: %s", errs)
+	}
+	if _, out, _ := run(t, "", "org", "list", "--data", dir); !strings.Contains(out, "true") {
+		t.Errorf("list: %s", out)
+	}
+	if code, _, errs := run(t, "", "org", "set", "a", "--data", dir); code != 2 || !strings.Contains(errs, "nothing to set") {
+		t.Errorf("set nothing: %d %s", code, errs)
+	}
+	if code, _, errs := run(t, "", "org", "set", "a", "--anonymous=false", "--data", dir); code != 0 {
+		t.Fatalf("set: %s", errs)
+	}
+	if _, out, _ := run(t, "", "org", "list", "--data", dir); strings.Contains(out, "true") {
+		t.Errorf("list after set: %s", out)
+	}
+	if code, _, _ := run(t, "", "org", "set", "nobody", "--anonymous", "--data", dir); code == 0 {
+		t.Error("set on an absent organisation succeeded")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/httpserver"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/restapi"
 	"github.com/setu-cti/setu/internal/taxiiserver"
 )
@@ -77,7 +78,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	metrics := httpserver.NewMetrics()
 	auditLog := audit.NewLogger(db, audit.LoggerOptions{Timeout: 30 * time.Second})
 	defer auditLog.Close()
-	pol := nodePolicy
+	pol, err := policy.LoadConfig(ctx, db)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
 		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db)), Log: log, MaxContentLength: *maxBody,
 		Instance: instanceName(), Audit: auditLog, Policy: pol,

@@ -75,6 +75,7 @@ type nodeDB interface {
 	store.Deleter
 	store.Audit
 	store.Groups
+	store.Settings
 }
 
 // logAdmin records an administrative change made from the command line in

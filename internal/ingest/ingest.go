@@ -55,6 +55,10 @@ type Writer struct {
 	// node operator's imports, feeds, partner nodes); it does not let them
 	// version objects another organisation owns.
 	Relay bool
+	// Anonymous: the organisation asked that others never see it as the
+	// creator. Objects it creates are stored as submitted, with a released
+	// body naming the node's identity as creator for everyone else.
+	Anonymous bool
 }
 
 // ErrNotCreator: a writer without relay submitted an object another
@@ -297,6 +301,14 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 		}
 	}
 	if o.Type == "marking-definition" {
+		// A distribution marking for a sharing group must name one that
+		// exists: a definition for a group nobody can be in would make
+		// every object marked with it unreadable.
+		if m, err := policy.Interpret(o.ID, o.Canonical); err == nil && m.Kind == policy.KindDistribution && m.Distribution.Scope == policy.ScopeGroup {
+			if err := in.groupExists(ctx, m.Distribution.Group); err != nil {
+				return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, m.Distribution.Group, err))
+			}
+		}
 		// Objects later in the same stream may refer to it before it is
 		// stored; a stored definition of the same id still wins.
 		local[o.ID] = o.Canonical
@@ -317,6 +329,15 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	facts.Submitter = w.Org
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
+	if w.Anonymous && !o.IsSCO() && o.CreatedByRef == w.Identity && w.Identity != Operator.Identity {
+		// Settled once, here: the released body is the only one anyone
+		// but the submitter is served, signed or sent to a partner.
+		rel, err := withCreator(o, Operator.Identity)
+		if err != nil {
+			return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
+		}
+		v.Released = rel.Canonical
+	}
 	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
 }
 

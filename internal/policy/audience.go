@@ -33,32 +33,19 @@ func (r Reader) Keys() []string {
 }
 
 // Audience returns the audience keys of an object version with facts f:
-// every reader Decide may allow holds at least one of them.
+// every reader Decide may allow holds at least one of them. The keys do not
+// depend on the node's default TLP: those of an object without a TLP
+// marking hold for every level, so that changing the default never leaves
+// stored keys short of a reader the new default allows.
 func (c Config) Audience(f Facts) []string {
 	set := map[string]bool{"org:" + f.Submitter: true}
 	if len(f.Unknown) == 0 {
-		tlp := c.effectiveTLP(f)
-		if tlp == stix.TLPLevelRed {
-			for _, r := range f.Recipients {
-				set[r] = true // "user:NAME" and "org:ID" are keys as they are
-			}
-		} else {
-			// Any one scope's readers are a superset of those allowed by
-			// all of them: use the narrowest, judged by key count.
-			scopes := f.Scopes
-			if len(scopes) == 0 {
-				scopes = []Scope{defaultScope(tlp)}
-			}
-			var best []string
-			for _, s := range scopes {
-				ks := c.scopeKeys(f, tlp, s)
-				if best == nil || len(ks) < len(best) {
-					best = ks
-				}
-			}
-			for _, k := range best {
-				set[k] = true
-			}
+		levels := []stix.TLP{f.TLP}
+		if f.TLP == 0 {
+			levels = []stix.TLP{stix.TLPLevelClear, stix.TLPLevelGreen, stix.TLPLevelAmber, stix.TLPLevelAmberStrict, stix.TLPLevelRed}
+		}
+		for _, tlp := range levels {
+			c.addKeys(set, f, tlp)
 		}
 	}
 	// Drop keys that others already cover: every reader holds "public",
@@ -78,6 +65,32 @@ func (c Config) Audience(f Facts) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// addKeys adds the keys of the readers f allows under tlp.
+func (c Config) addKeys(set map[string]bool, f Facts, tlp stix.TLP) {
+	if tlp == stix.TLPLevelRed {
+		for _, r := range f.Recipients {
+			set[r] = true // "user:NAME" and "org:ID" are keys as they are
+		}
+		return
+	}
+	// Any one scope's readers are a superset of those allowed by all of
+	// them: use the narrowest, judged by key count.
+	scopes := f.Scopes
+	if len(scopes) == 0 {
+		scopes = []Scope{defaultScope(tlp)}
+	}
+	var best []string
+	for _, s := range scopes {
+		ks := c.scopeKeys(f, tlp, s)
+		if best == nil || len(ks) < len(best) {
+			best = ks
+		}
+	}
+	for _, k := range best {
+		set[k] = true
+	}
 }
 
 func (c Config) effectiveTLP(f Facts) stix.TLP {

@@ -32,7 +32,10 @@ func TestAudienceCoversDecide(t *testing.T) {
 		readers = append(readers, Reader{Peer: p})
 	}
 	tlps := []stix.TLP{0, stix.TLPLevelClear, stix.TLPLevelGreen, stix.TLPLevelAmber, stix.TLPLevelAmberStrict, stix.TLPLevelRed}
-	for _, c := range []Config{{}, {DefaultTLP: stix.TLPLevelClear}, {DefaultTLP: stix.TLPLevelRed}} {
+	// Keys are computed once, at ingest, under one default; the node's
+	// default may change later, so they must cover Decide under every one.
+	stored := Config{}
+	for _, c := range []Config{{}, {DefaultTLP: stix.TLPLevelClear}, {DefaultTLP: stix.TLPLevelGreen}, {DefaultTLP: stix.TLPLevelAmberStrict}, {DefaultTLP: stix.TLPLevelRed}} {
 		for i := 0; i < 20000; i++ {
 			f := Facts{Submitter: orgs[rng.IntN(len(orgs))], TLP: tlps[rng.IntN(len(tlps))]}
 			for _, s := range Scopes {
@@ -54,7 +57,7 @@ func TestAudienceCoversDecide(t *testing.T) {
 			if rng.IntN(20) == 0 {
 				f.Unknown = []string{"marking-definition--x"}
 			}
-			aud := c.Audience(f)
+			aud := stored.Audience(f)
 			for _, r := range readers {
 				d := c.Decide(r, f)
 				holds := slices.ContainsFunc(r.Keys(), func(k string) bool { return slices.Contains(aud, k) })

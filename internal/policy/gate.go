@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"time"
@@ -103,7 +104,7 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 				out.More = true
 				return out, nil
 			}
-			out.Versions = append(out.Versions, v)
+			out.Versions = append(out.Versions, released(r, v))
 			out.Decisions = append(out.Decisions, ds[i])
 			out.Last = v.Seq
 		}
@@ -112,6 +113,19 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 		}
 		q.After = p.Last
 	}
+}
+
+// released is the version as r is served it: an anonymous submission's
+// released body to everyone but its submitter's organisation.
+func released(r Reader, v store.Version) store.Version {
+	if v.Released != nil {
+		if r.IsPeer() || r.Org != v.Submitter {
+			v.Body = v.Released
+			v.Hash = sha256.Sum256(v.Body)
+		}
+		v.Released = nil
+	}
+	return v
 }
 
 // selected reports whether an allowed version is one the filter selects

@@ -19,11 +19,14 @@ type orgJSON struct {
 	Sectors    []string `json:"sectors,omitempty"`
 	IdentityID string   `json:"identity_id,omitempty"`
 	Created    string   `json:"created,omitempty"`
+	// Anonymous: others are served the organisation's objects with the
+	// node's identity as creator.
+	Anonymous bool `json:"anonymous"`
 }
 
 func orgOut(o account.Org) orgJSON {
 	return orgJSON{ID: o.ID, Name: o.Name, Country: o.Country, Kind: string(o.Kind), Sectors: o.Sectors,
-		IdentityID: o.IdentityID(), Created: o.Created.UTC().Format(time.RFC3339)}
+		IdentityID: o.IdentityID(), Created: o.Created.UTC().Format(time.RFC3339), Anonymous: o.Anonymous}
 }
 
 type userJSON struct {
@@ -68,7 +71,7 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request, p store.Principa
 		return err
 	}
 	o := account.Org{ID: in.ID, Name: in.Name, Country: in.Country, Kind: account.Kind(in.Kind),
-		Sectors: in.Sectors, Created: a.cfg.Now().UTC()}
+		Sectors: in.Sectors, Created: a.cfg.Now().UTC(), Anonymous: in.Anonymous}
 	if err := o.Validate(); err != nil {
 		return err
 	}

@@ -161,6 +161,7 @@ type orgOut struct {
 	Sectors    []string `json:"sectors,omitempty"`
 	IdentityID string   `json:"identity_id,omitempty"`
 	Created    string   `json:"created,omitempty"`
+	Anonymous  bool     `json:"anonymous"`
 }
 
 type userOut struct {

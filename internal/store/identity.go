@@ -33,6 +33,10 @@ type Accounts interface {
 	CreateOrg(ctx context.Context, o account.Org) error
 	Org(ctx context.Context, id string) (account.Org, error)
 	Orgs(ctx context.Context) ([]account.Org, error)
+	// SetOrgAnonymous sets whether the organisation's later submissions
+	// are anonymous (what is stored keeps how it was submitted);
+	// ErrNotFound if the org is absent.
+	SetOrgAnonymous(ctx context.Context, id string, anonymous bool) error
 
 	// CreateUser: ErrExists if the name is taken, ErrNotFound if the org is absent.
 	CreateUser(ctx context.Context, u account.User) error

@@ -70,6 +70,12 @@ type Version struct {
 	Submitter string
 	Facts     []byte
 	Audience  []string
+	// Released, when not nil, is the body served to everyone but the
+	// submitter's organisation: an anonymous submission's object with the
+	// node's identity as its creator. Body stays the truth, as submitted,
+	// and Hash is Body's. Like the rest of the metadata it is fixed when
+	// the version is first stored.
+	Released []byte
 
 	// Set by the store on reads.
 	VersionTime time.Time // Modified, else Created, else (SCO) first date stored

@@ -150,14 +150,18 @@ func peek(o jsontext.Value) (head, bool) {
 }
 
 // writer is who a status's poster writes as: their organisation, under its
-// identity; node admins relay (store objects created by others unchanged).
+// identity, anonymously if the organisation asked; node admins relay (store
+// objects created by others unchanged).
 func (s *Server) writer(ctx context.Context, user string) (ingest.Writer, error) {
 	u, err := s.cfg.DB.User(ctx, user)
 	if err != nil {
 		return ingest.Writer{}, fmt.Errorf("poster %s: %w", user, err)
 	}
-	o := account.Org{ID: u.Org}
-	return ingest.Writer{Org: u.Org, Identity: o.IdentityID(), Relay: u.Role == account.Admin}, nil
+	o, err := s.cfg.DB.Org(ctx, u.Org)
+	if err != nil {
+		return ingest.Writer{}, fmt.Errorf("poster %s: organisation %s: %w", user, u.Org, err)
+	}
+	return ingest.Writer{Org: u.Org, Identity: o.IdentityID(), Relay: u.Role == account.Admin, Anonymous: o.Anonymous}, nil
 }
 
 // Wake asks the worker to look for jobs now.

@@ -54,18 +54,18 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 		sectors = []string{}
 	}
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO orgs (id, name, country, kind, sectors, created) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created)
+		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous)
 	if err != nil {
 		return fmt.Errorf("postgres: organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created`
+const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous`
 
 func orgDest(o *account.Org, kind *string) []any {
-	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created}
+	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous}
 }
 
 func scanOrg(row pgx.Row) (account.Org, error) {
@@ -74,6 +74,18 @@ func scanOrg(row pgx.Row) (account.Org, error) {
 	err := row.Scan(orgDest(&o, &kind)...)
 	o.Kind, o.Created = account.Kind(kind), utc(o.Created)
 	return o, err
+}
+
+// SetOrgAnonymous sets the organisation's anonymous flag.
+func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE orgs SET anonymous = $2 WHERE id = $1`, id, anonymous)
+	if err != nil {
+		return fmt.Errorf("postgres: organisation %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: organisation %s: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
 
 // Org finds an organisation by id; store.ErrNotFound if absent.

@@ -61,7 +61,7 @@ func (db *DB) queryRows(ctx context.Context, coll int32, q store.Query) ([]store
 	for rows.Next() {
 		var v store.Version
 		var added int64
-		if err := scanVersion(rows, &v, &v.Seq, &added, &v.IsFirst, &v.IsLast, &v.Body); err != nil {
+		if err := scanVersion(rows, &v, &v.Seq, &added, &v.IsFirst, &v.IsLast, &v.Body, &v.Released); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -115,7 +115,7 @@ func (db *DB) queryAudience(ctx context.Context, coll int32, q store.Query) ([]s
 			}
 			var v store.Version
 			var added int64
-			if err := scanVersion(rows, &v, &v.Seq, &added, &v.IsFirst, &v.IsLast, &v.Body, &n, &last); err != nil {
+			if err := scanVersion(rows, &v, &v.Seq, &added, &v.IsFirst, &v.IsLast, &v.Body, &v.Released, &n, &last); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -185,7 +185,7 @@ func audienceSQL(coll int32, q store.Query, keys []string, cursor int64, chunk, 
 	ORDER BY a.seq LIMIT $4
 ), m AS (
 	SELECT x.* FROM c CROSS JOIN LATERAL (
-		SELECT ` + versionColumns + `, r.seq, r.date_added, r.is_first, r.is_last, ` + bodyColumn(q) + ` AS body
+		SELECT ` + versionColumns + `, r.seq, r.date_added, r.is_first, r.is_last, ` + bodyColumn(q) + `
 		FROM collection_rows r JOIN versions v ON v.pk = r.version_pk
 		WHERE r.collection = $1 AND r.seq = c.seq` + strings.ReplaceAll(cond, "\n", "\n\t\t") + `
 		LIMIT 1) x
@@ -243,12 +243,13 @@ LIMIT ` + arg(q.Limit+1))
 	return sb.String(), args, nil
 }
 
-// bodyColumn is the body column of a query's rows: null for a manifest.
+// bodyColumn is the body columns of a query's rows (the body and the
+// released body): null for a manifest.
 func bodyColumn(q store.Query) string {
 	if q.NoBody {
-		return `NULL::bytea`
+		return `NULL::bytea AS body, NULL::bytea AS released`
 	}
-	return `v.body`
+	return `v.body AS body, v.released AS released`
 }
 
 // addedSeqBound is the seq after which the rows added after the time in

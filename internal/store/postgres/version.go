@@ -486,7 +486,7 @@ func (tx *putTx) insertVersions(ctx context.Context, conn *pgxpool.Conn) error {
 	ids, types, specs := make([]string, n), make([]string, n), make([]string, n)
 	created, modified := make([]*int64, n), make([]*int64, n)
 	vtimes, revoked := make([]int64, n), make([]bool, n)
-	hashes, bodies := make([][]byte, n), make([][]byte, n)
+	hashes, bodies, released := make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	submitters, facts := make([]string, n), make([][]byte, n)
 	var ords []int64
 	var keys []string
@@ -496,6 +496,9 @@ func (tx *putTx) insertVersions(ctx context.Context, conn *pgxpool.Conn) error {
 		created[j], modified[j] = in.created, in.modified
 		vtimes[j], revoked[j] = k.vtime, in.v.Revoked
 		hashes[j], bodies[j] = k.hash[:], in.v.Body
+		if len(in.v.Released) > 0 {
+			released[j] = in.v.Released
+		}
 		submitters[j], facts[j] = in.v.Submitter, in.v.Facts
 		for _, key := range k.audience {
 			ords, keys = append(ords, int64(j+1)), append(keys, key)
@@ -506,17 +509,17 @@ func (tx *putTx) insertVersions(ctx context.Context, conn *pgxpool.Conn) error {
 	// key) pairs and are grouped back per version.
 	rows, _ := conn.Query(ctx, `
 		INSERT INTO versions (id, type, spec_version, created, modified, vtime, revoked, hash, body,
-		                      submitter, facts, audience)
+		                      submitter, facts, audience, released)
 		SELECT u.id, u.type, u.spec, u.created, u.modified, u.vtime, u.revoked, u.hash, u.body,
-		       u.submitter, u.facts, coalesce(a.keys, '{}')
+		       u.submitter, u.facts, coalesce(a.keys, '{}'), u.released
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-		            $6::bigint[], $7::boolean[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[])
-		        WITH ORDINALITY AS u(id, type, spec, created, modified, vtime, revoked, hash, body, submitter, facts, ord)
+		            $6::bigint[], $7::boolean[], $8::bytea[], $9::bytea[], $10::text[], $11::bytea[], $14::bytea[])
+		        WITH ORDINALITY AS u(id, type, spec, created, modified, vtime, revoked, hash, body, submitter, facts, released, ord)
 		LEFT JOIN (SELECT x.ord, array_agg(x.key) AS keys
 		           FROM unnest($12::bigint[], $13::text[]) AS x(ord, key)
 		           GROUP BY x.ord) a ON a.ord = u.ord
 		RETURNING id, vtime, pk`,
-		ids, types, specs, created, modified, vtimes, revoked, hashes, bodies, submitters, facts, ords, keys)
+		ids, types, specs, created, modified, vtimes, revoked, hashes, bodies, submitters, facts, ords, keys, released)
 	var id string
 	var vt, pk int64
 	_, err := pgx.ForEachRow(rows, []any{&id, &vt, &pk}, func() error {
@@ -682,9 +685,9 @@ func scanVersion(row pgx.Row, v *store.Version, extra ...any) error {
 func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 	var v store.Version
 	err := scanVersion(db.pool.QueryRow(ctx, `
-		SELECT `+versionColumns+`, v.body
+		SELECT `+versionColumns+`, v.body, v.released
 		FROM heads h JOIN versions v ON v.pk = h.version_pk
-		WHERE h.id = $1`, id), &v, &v.Body)
+		WHERE h.id = $1`, id), &v, &v.Body, &v.Released)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Version{}, fmt.Errorf("postgres: object %s: %w", id, store.ErrNotFound)
 	}

@@ -61,22 +61,22 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created) VALUES (?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created))
+	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created, anonymous) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created), o.Anonymous)
 	if err != nil {
 		return fmt.Errorf("sqlite: organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created`
+const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created, o.anonymous`
 
 func scanOrg(sc interface{ Scan(...any) error }, o *account.Org, extra ...any) error {
 	var (
 		sectors, kind string
 		created       int64
 	)
-	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created, &o.Anonymous}, extra...)...); err != nil {
 		return err
 	}
 	o.Kind = account.Kind(kind)
@@ -87,6 +87,18 @@ func scanOrg(sc interface{ Scan(...any) error }, o *account.Org, extra ...any) e
 	}
 	if len(o.Sectors) == 0 {
 		o.Sectors = nil
+	}
+	return nil
+}
+
+// SetOrgAnonymous sets the organisation's anonymous flag.
+func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE orgs SET anonymous = ? WHERE id = ?`, anonymous, id)
+	if err != nil {
+		return wrapErr("organisation "+id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: organisation %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
@@ -270,7 +282,7 @@ func (db *DB) Principal(ctx context.Context, hash [32]byte) (store.Principal, er
 	)
 	err := row.Scan(&p.Token.ID, &p.Token.User, &tHash, &p.Token.Label, &tCreated, &tExpires, &p.Token.Revoked,
 		&p.User.Name, &p.User.Org, &uRole, &p.User.Disabled, &uCreated,
-		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated)
+		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated, &p.Org.Anonymous)
 	if err != nil {
 		return store.Principal{}, fmt.Errorf("sqlite: principal: %w", rowErr(err))
 	}

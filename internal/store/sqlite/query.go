@@ -94,9 +94,9 @@ func planScans(q store.Query, coll, after int64) []scan {
 		vf.Last = true
 	}
 	n := q.Limit + 1 // one more row tells whether there are more
-	body := "v.body"
+	body := "v.body, v.released"
 	if q.NoBody {
-		body = "NULL"
+		body = "NULL, NULL"
 	}
 	cols := versionColumns + `, r.seq, r.date_added, r.is_first, r.is_last, ` + body
 
@@ -267,7 +267,7 @@ func (s scan) run(ctx context.Context, db *DB, tx *sql.Tx, noBody bool) ([]store
 			v         store.Version
 			dateAdded int64
 		)
-		if err := scanVersion(rows, &v, &v.Seq, &dateAdded, &v.IsFirst, &v.IsLast, &v.Body); err != nil {
+		if err := scanVersion(rows, &v, &v.Seq, &dateAdded, &v.IsFirst, &v.IsLast, &v.Body, &v.Released); err != nil {
 			return nil, err
 		}
 		if noBody {

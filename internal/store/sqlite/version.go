@@ -73,11 +73,11 @@ var writeSQL = []string{
 	`INSERT INTO audience (collection, key, seq) VALUES (?, ?, ?)`,
 	`INSERT OR FAIL INTO audience (collection, key, seq) VALUES ` + repeatJoin("(?, ?, ?)", audienceChunk),
 	`SELECT coalesce(max(pk), 0) FROM versions`,
-	`INSERT INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	`INSERT INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience, released)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	// OR FAIL for the reason given for audience rows above.
-	`INSERT OR FAIL INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience)
-		VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versionChunk),
+	`INSERT OR FAIL INTO versions (pk, id, vtime, hash, type, spec_version, created, modified, revoked, body, submitter, facts, audience, released)
+		VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versionChunk),
 }
 
 // versionChunk is how many versions one multi-row INSERT writes. Under the
@@ -589,7 +589,7 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		pk = p.lastPK
 		p.pendingVersions = append(p.pendingVersions, []any{pk,
 			v.ID, vt, v.Hash[:], v.Type, v.SpecVersion, created, modified, v.Revoked, v.Body,
-			v.Submitter, facts, audience})
+			v.Submitter, facts, audience, nilIfEmpty(v.Released)})
 		// Keep the batch's view of the object's newest version current.
 		if h, ok := p.heads[v.ID]; ok && (!h.found || vt > h.vt) {
 			o := h.owner
@@ -700,8 +700,8 @@ func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...
 func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 	var v store.Version
 	err := scanVersion(db.r.QueryRowContext(ctx,
-		`SELECT `+versionColumns+`, v.body FROM versions v WHERE v.id = ? ORDER BY v.vtime DESC LIMIT 1`, id),
-		&v, &v.Body)
+		`SELECT `+versionColumns+`, v.body, v.released FROM versions v WHERE v.id = ? ORDER BY v.vtime DESC LIMIT 1`, id),
+		&v, &v.Body, &v.Released)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Version{}, fmt.Errorf("sqlite: object %s: %w", id, store.ErrNotFound)
 	}
@@ -709,4 +709,13 @@ func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 		return store.Version{}, wrapErr("current", err)
 	}
 	return v, nil
+}
+
+// nilIfEmpty stores an absent optional blob as NULL rather than as an empty
+// one.
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

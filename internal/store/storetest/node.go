@@ -23,6 +23,7 @@ type Node interface {
 	store.Statuses
 	store.Secrets
 	store.Deleter
+	store.Settings
 }
 
 // RunNode runs the conformance tests for the node parts of the contract
@@ -44,6 +45,74 @@ func RunNode(t *testing.T, open Opener) {
 	t.Run("JobLeasedAtCreation", func(t *testing.T) { testJobLeasedAtCreation(t, node(t)) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, node(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, node(t)) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, node(t)) })
+	t.Run("AnonymousOrg", func(t *testing.T) { testAnonymousOrg(t, node(t)) })
+	t.Run("Released", func(t *testing.T) { testReleased(t, node(t)) })
+}
+
+func testSettings(t *testing.T, s Node) {
+	if _, err := s.Setting(ctx, "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unset setting: %v, want ErrNotFound", err)
+	}
+	for _, v := range []string{"amber", "green"} {
+		if err := s.SetSetting(ctx, "x", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Setting(ctx, "x"); err != nil || got != v {
+			t.Fatalf("setting = %q, %v; want %q", got, err, v)
+		}
+	}
+}
+
+func testAnonymousOrg(t *testing.T, s Node) {
+	o := account.Org{ID: "anon", Name: "Anon", Country: "JP", Kind: account.Business, Created: t0, Anonymous: true}
+	if err := s.CreateOrg(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bool{true, false, true} {
+		if want != o.Anonymous {
+			if err := s.SetOrgAnonymous(ctx, o.ID, want); err != nil {
+				t.Fatal(err)
+			}
+			o.Anonymous = want
+		}
+		got, err := s.Org(ctx, o.ID)
+		if err != nil || got.Anonymous != want {
+			t.Fatalf("Org = %+v, %v; want anonymous %v", got, err, want)
+		}
+	}
+	if err := s.SetOrgAnonymous(ctx, "absent", true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("absent org: %v, want ErrNotFound", err)
+	}
+}
+
+// testReleased: a version's released body is kept beside its body, returned
+// with it, and left out with it.
+func testReleased(t *testing.T, s Node) {
+	if err := s.CreateCollection(ctx, store.Collection{ID: collA, Title: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	v := indicator(t, 7, 1)
+	v.Released = []byte(`{"released":true}`)
+	plain := indicator(t, 8, 1)
+	put(t, s, collA, v, plain)
+	got, err := s.Current(ctx, v.ID)
+	if err != nil || string(got.Released) != string(v.Released) || string(got.Body) != string(v.Body) {
+		t.Fatalf("Current: released %q body %q, %v", got.Released, got.Body, err)
+	}
+	for _, noBody := range []bool{false, true} {
+		p, err := s.Query(ctx, store.Query{Collection: collA, Limit: 10, NoBody: noBody})
+		if err != nil || len(p.Versions) != 2 {
+			t.Fatalf("Query: %+v, %v", p, err)
+		}
+		want := string(v.Released)
+		if noBody {
+			want = ""
+		}
+		if string(p.Versions[0].Released) != want || p.Versions[1].Released != nil {
+			t.Errorf("NoBody %v: released %q, %q", noBody, p.Versions[0].Released, p.Versions[1].Released)
+		}
+	}
 }
 
 var ctx = context.Background()

@@ -1,0 +1,248 @@
+package ingest_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/store"
+	"github.com/setu-cti/setu/internal/store/sqlite"
+)
+
+const coll = "9b3c2f1e-0000-4000-8000-000000000001"
+
+func open(t *testing.T) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "i.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.CreateCollection(ctx, store.Collection{ID: coll, Alias: "c", Title: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func writer(org string) ingest.Writer {
+	return ingest.Writer{Org: org, Identity: account.Org{ID: org}.IdentityID()}
+}
+
+// indicator is a version of indicator n, modified at second mod, with
+// extra properties (",\"name\":...").
+func indicator(n, mod int, extra string) string {
+	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000000",`+
+		`"created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:%02d.000Z","pattern":"[domain-name:value = 'x.example']",`+
+		`"pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"%s}`, n, mod, extra)
+}
+
+func createdBy(org string) string {
+	return `,"created_by_ref":"` + account.Org{ID: org}.IdentityID() + `"`
+}
+
+// step is one submission and what must come of it.
+type step struct {
+	w    ingest.Writer
+	body string
+	want ingest.Outcome
+	err  error // for Rejected: what it wraps (nil: any error)
+}
+
+func run(t *testing.T, in *ingest.Ingester, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		items, err := in.ObjectsAs(context.Background(), s.w, coll, [][]byte{[]byte(s.body)})
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		it := items[0]
+		if it.Outcome != s.want {
+			t.Fatalf("step %d (%s): %v %v, want %v", i, s.w.Org, it.Outcome, it.Err, s.want)
+		}
+		if s.want == ingest.Rejected {
+			if it.Err == nil || it.Err.Error() == "" || s.err != nil && !errors.Is(it.Err, s.err) {
+				t.Fatalf("step %d: error %v, want one wrapping %v", i, it.Err, s.err)
+			}
+		}
+	}
+}
+
+// TestOwnership: only the creating organisation publishes its objects, and
+// only it versions or revokes them; others are refused with a clear error
+// and nothing stored changes.
+func TestOwnership(t *testing.T) {
+	a, b := writer("a"), writer("b")
+	relay := ingest.Operator
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"creator set when absent, then versioned by its owner", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{a, indicator(1, 1, createdBy("a")), ingest.Added, nil},
+			{a, indicator(1, 1, createdBy("a")), ingest.Duplicate, nil},
+		}},
+		{"publishing as another organisation", []step{
+			{b, indicator(1, 0, createdBy("a")), ingest.Rejected, ingest.ErrNotCreator},
+		}},
+		{"another organisation versions someone else's object", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{b, indicator(1, 1, ""), ingest.Rejected, store.ErrNotOwner},
+		}},
+		{"another organisation revokes someone else's object", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{b, indicator(1, 1, `,"revoked":true`), ingest.Rejected, store.ErrNotOwner},
+		}},
+		{"a relay stores others' objects but does not version them", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{relay, indicator(2, 0, createdBy("a")), ingest.Added, nil},
+			{relay, indicator(1, 1, createdBy("a")), ingest.Rejected, store.ErrNotOwner},
+		}},
+		{"an exact duplicate is a success whoever sends it", []step{
+			{relay, indicator(1, 0, createdBy("a")), ingest.Added, nil},
+			{b, indicator(1, 0, createdBy("a")), ingest.Rejected, ingest.ErrNotCreator},
+			{relay, indicator(1, 0, createdBy("a")), ingest.Duplicate, nil},
+		}},
+		{"owner revokes; nothing after", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{a, indicator(1, 1, createdBy("a")+`,"revoked":true`), ingest.Added, nil},
+			{a, indicator(1, 2, createdBy("a")), ingest.Rejected, store.ErrRevoked},
+		}},
+		{"same version, other content", []step{
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{a, indicator(1, 0, createdBy("a")+`,"name":"changed"`), ingest.Rejected, store.ErrConflict},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := open(t)
+			run(t, ingest.New(db, 0), tc.steps)
+		})
+	}
+}
+
+// TestBadMarkings: marking definitions that cannot be honoured are refused
+// with a clear error, and the batch's other objects are stored. An object
+// that refers to a refused definition is stored with a marking the node
+// cannot interpret, so it stays with its submitter.
+func TestBadMarkings(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	in := ingest.New(db, 0, ingest.WithGroups(db))
+	g := policy.Distribution{Scope: policy.ScopeGroup, Group: "no-such-group"}
+	gdef, err := g.MarkingDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := [][]byte{
+		[]byte(`{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--11111111-1111-4111-8111-111111111111","created":"2024-01-01T00:00:00.000Z","definition_type":"statement"}`),
+		gdef,
+		[]byte(indicator(1, 0, `,"object_marking_refs":["`+g.MarkingID()+`"]`)),
+		[]byte(indicator(2, 0, "")),
+	}
+	items, err := in.Objects(ctx, coll, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []ingest.Outcome{ingest.Rejected, ingest.Rejected, ingest.Added, ingest.Added} {
+		if items[i].Outcome != want {
+			t.Errorf("object %d: %v %v, want %v", i, items[i].Outcome, items[i].Err, want)
+		}
+	}
+	if items[0].Err == nil || !strings.Contains(items[0].Err.Error(), "definition") {
+		t.Errorf("malformed marking definition: %v", items[0].Err)
+	}
+	if items[1].Err == nil || !strings.Contains(items[1].Err.Error(), "no-such-group") {
+		t.Errorf("group marking: error %v does not name the group", items[1].Err)
+	}
+	v, err := db.Current(ctx, items[2].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := policy.Config{}.Decide(policy.Reader{User: "u", Org: "b"}, policy.DecodeFacts(v.Facts, v.Submitter))
+	if d.Allow || d.Rule != "unknown-marking" {
+		t.Errorf("object marked with a refused definition: %+v", d)
+	}
+}
+
+// TestAnonymous: an anonymous organisation's objects are served to everyone
+// else with the node as creator; it alone sees the truth, which is kept.
+func TestAnonymous(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	anon := writer("a")
+	anon.Anonymous = true
+	in := ingest.New(db, 0)
+	run(t, in, []step{
+		{anon, indicator(1, 0, `,"object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"]`), ingest.Added, nil},
+		{anon, indicator(2, 0, createdBy("a")), ingest.Added, nil},
+		{writer("b"), indicator(3, 0, ""), ingest.Added, nil},
+		// The submitter sending what it sent again: a duplicate.
+		{anon, indicator(2, 0, createdBy("a")), ingest.Duplicate, nil},
+		// Ownership stays with the submitter.
+		{writer("b"), indicator(2, 1, ""), ingest.Rejected, store.ErrNotOwner},
+		{anon, indicator(2, 1, createdBy("a")), ingest.Added, nil},
+	})
+	node := account.Org{ID: account.NodeOrg}.IdentityID()
+	ident := account.Org{ID: "a"}.IdentityID()
+	gate := policy.NewGate(db, policy.Config{})
+	tests := []struct {
+		name    string
+		r       policy.Reader
+		creator map[string]string // object n -> created_by_ref served
+	}{
+		{"submitter", policy.Reader{User: "u", Org: "a"}, map[string]string{"1": ident, "2": ident, "3": account.Org{ID: "b"}.IdentityID()}},
+		{"other organisation", policy.Reader{User: "v", Org: "b"}, map[string]string{"1": node, "2": node, "3": account.Org{ID: "b"}.IdentityID()}},
+		{"partner node", policy.Reader{Peer: "jp"}, map[string]string{"1": node}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := gate.Query(ctx, tc.r, store.Query{Collection: coll, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, v := range p.Versions {
+				var n int
+				fmt.Sscanf(strings.TrimPrefix(v.ID, "indicator--"), "%08d", &n)
+				got[fmt.Sprint(n)] = creatorOf(t, v.Body)
+				if v.Hash != sha256.Sum256(v.Body) {
+					t.Errorf("%s: hash is not the served body's", v.ID)
+				}
+				if strings.Contains(string(v.Body), ident) && tc.r.Org != "a" {
+					t.Errorf("%s: the submitter's identity reaches %+v: %s", v.ID, tc.r, v.Body)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.creator) {
+				t.Errorf("creators served %v, want %v", got, tc.creator)
+			}
+		})
+	}
+	// The truth is kept.
+	v, err := db.Current(ctx, "indicator--00000002-0000-4000-8000-000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creatorOf(t, v.Body) != ident || creatorOf(t, v.Released) != node {
+		t.Errorf("stored body names %s, released %s", creatorOf(t, v.Body), creatorOf(t, v.Released))
+	}
+}
+
+func creatorOf(t *testing.T, body []byte) string {
+	t.Helper()
+	const key = `"created_by_ref":"`
+	i := strings.Index(string(body), key)
+	if i < 0 {
+		return ""
+	}
+	rest := string(body[i+len(key):])
+	return rest[:strings.IndexByte(rest, '"')]
+}

@@ -1,0 +1,25 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+)
+
+// Setting returns a node setting; store.ErrNotFound if never set.
+func (db *DB) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	if err := db.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v); err != nil {
+		return "", fmt.Errorf("postgres: setting %s: %w", name, rowErr(err))
+	}
+	return v, nil
+}
+
+// SetSetting creates or replaces a node setting.
+func (db *DB) SetSetting(ctx context.Context, name, value string) error {
+	_, err := db.pool.Exec(ctx,
+		`INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+	if err != nil {
+		return fmt.Errorf("postgres: setting %s: %w", name, err)
+	}
+	return nil
+}
