@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
@@ -22,19 +23,29 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 // policyExplain shows who may see an object and why, as the gate decides it
 // for a reader of the given organisation (or a partner node).
 func policyExplain(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "policy explain", "OBJECT-ID --as ORG [--user NAME] | --peer NODE")
+	fs := newFlags(e, "policy explain", "OBJECT-ID --as ORG [--user NAME] | --peer NODE | --all")
 	var sf storeFlags
 	sf.register(fs, e)
 	as := fs.String("as", "", "decide for a user of this organisation `id`")
 	user := fs.String("user", "", "the user's `name` (matters for TLP:RED recipients)")
 	peer := fs.String("peer", "", "decide for this partner `node` instead")
+	all := fs.Bool("all", false, "decide for every organisation on the node")
 	id, code, ok := oneArg(fs, args)
 	if !ok {
 		return code
 	}
-	if (*as == "") == (*peer == "") {
-		errorf(e, "give exactly one of --as ORG or --peer NODE")
+	given := 0
+	for _, set := range []bool{*as != "", *peer != "", *all} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		errorf(e, "give exactly one of --as ORG, --peer NODE or --all")
 		return 2
+	}
+	if *all {
+		return withAccounts(ctx, e, &sf, func(db nodeDB) error { return explainAll(ctx, e, db, id) })
 	}
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		v, err := db.Current(ctx, id)
@@ -119,4 +130,37 @@ func orgReader(ctx context.Context, db nodeDB, org, user string) (policy.Reader,
 		return policy.Reader{}, err
 	}
 	return policy.Reader{User: user, Org: o.ID, Country: o.Country, Groups: groups}, nil
+}
+
+// explainAll shows the decision for a user of every organisation.
+func explainAll(ctx context.Context, e *env, db nodeDB, id string) error {
+	v, err := db.Current(ctx, id)
+	if err != nil {
+		return fmt.Errorf("object %s: %w", id, err)
+	}
+	pol, err := policy.LoadConfig(ctx, db)
+	if err != nil {
+		return err
+	}
+	orgs, err := db.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	gate := policy.NewGate(db, pol)
+	fmt.Fprintf(e.stdout, "%s@%s, submitted by %s\n", v.ID, v.VersionTime.UTC().Format("2006-01-02T15:04:05.000Z"), v.Submitter)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORGANISATION\tCOUNTRY\tDECISION\tRULE\tREASON")
+	for _, o := range orgs {
+		r, err := orgReader(ctx, db, o.ID, "")
+		if err != nil {
+			return err
+		}
+		d := gate.Explain(r, v)
+		verdict := "deny"
+		if d.Allow {
+			verdict = "allow"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Country, verdict, d.Rule, d.Reason)
+	}
+	return tw.Flush()
 }

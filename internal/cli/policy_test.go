@@ -48,6 +48,12 @@ func TestExportAsAndExplain(t *testing.T) {
 	if code, _, errs := run(t, "", "policy", "explain", "indicator--00000001-0000-4000-8000-000000000000", "--data", dir); code != 2 {
 		t.Errorf("explain without --as: %d %s", code, errs)
 	}
+	run(t, "", "org", "add", "cert-b", "--name", "B", "--country", "JP", "--kind", "business", "--data", dir)
+	code, out, _ = run(t, "", "policy", "explain", "indicator--00000002-0000-4000-8000-000000000000", "--all", "--data", dir)
+	if code != 0 || len(strings.Fields(out)) < 10 || !strings.Contains(strings.Join(strings.Fields(out), " "), "cert-a IN deny distribution-org") ||
+		!strings.Contains(strings.Join(strings.Fields(out), " "), "cert-b JP deny distribution-org") {
+		t.Errorf("explain --all: %d\n%s", code, out)
+	}
 }
 
 func TestExplainGranular(t *testing.T) {
