@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/setu-cti/setu/internal/federation"
+	"github.com/setu-cti/setu/internal/store"
+)
+
+func init() {
+	register("peer", "partner nodes: add, list, remove, status", runPeer)
+}
+
+func runPeer(ctx context.Context, e *env, args []string) int {
+	return subcommands(ctx, e, "peer", args, map[string]func(context.Context, *env, []string) int{
+		"add":    peerAdd,
+		"list":   peerList,
+		"remove": peerRemove,
+		"status": peerStatus,
+	})
+}
+
+func peerAdd(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "peer add", "NAME --url URL (--cert FILE | --fingerprint SHA256) [--signing-key BASE64] [--token-file FILE]")
+	var sf storeFlags
+	sf.register(fs, e)
+	rawURL := fs.String("url", "", "the peer's TAXII `URL` (HTTPS)")
+	certFile := fs.String("cert", "", "the peer's certificate `file` (PEM or DER), to pin")
+	fp := fs.String("fingerprint", "", "the SHA-256 `fingerprint` of the peer's certificate, as the partner read it out")
+	key := fs.String("signing-key", "", "the peer's Ed25519 public `key` (base64), from its `setu node show`")
+	tokenFile := fs.String("token-file", "", "`file` holding the token to present to the peer's TAXII server")
+	name, code, ok := oneArg(fs, args)
+	if !ok {
+		return code
+	}
+	spec := federation.PeerSpec{Name: name, URL: *rawURL, Fingerprint: *fp, SigningKey: *key}
+	if *rawURL == "" {
+		errorf(e, "peer add: --url is required")
+		return 2
+	}
+	if *certFile != "" {
+		b, err := os.ReadFile(*certFile)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		spec.Cert = b
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		if spec.Token = string(b); spec.Token == "" {
+			errorf(e, "peer add: token file %s is empty", *tokenFile)
+			return 1
+		}
+	}
+	return withFederation(ctx, e, &sf, func(db fedDB) error {
+		self, err := db.NodeInfo(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		p, err := federation.NewPeer(spec, self.Name, time.Now())
+		if err != nil {
+			return err
+		}
+		if _, err := db.Peer(ctx, p.Name); err == nil {
+			return fmt.Errorf("peer %s already exists; remove it first to change it", p.Name)
+		}
+		if err := db.CreatePeer(ctx, p); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("certificate %s is already pinned for another peer: %w", federation.Fingerprint(p.CertSHA256), err)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "peer %s added: %s, certificate SHA-256 %s\n", p.Name, p.URL, federation.Fingerprint(p.CertSHA256))
+		if p.SigningKey == nil {
+			fmt.Fprintf(e.stdout, "its signing key is not known yet: pass --signing-key, or learn it with `setu agreement verify FILE --peer %s --trust-key SHA256`\n", p.Name)
+		}
+		return logAdmin(ctx, db, "peer.add", "peer:"+p.Name)
+	})
+}
+
+func peerList(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "peer list", "")
+	var sf storeFlags
+	sf.register(fs, e)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return withFederation(ctx, e, &sf, func(db fedDB) error {
+		ps, err := db.ListPeers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tURL\tCERTIFICATE SHA-256\tSIGNING KEY SHA-256\tTOKEN\tADDED")
+		for _, p := range ps {
+			key := "unknown"
+			if p.SigningKey != nil {
+				key = federation.FingerprintOf(p.SigningKey).String()
+			}
+			tok := "no"
+			if p.Token != "" {
+				tok = "yes" // the token itself is a credential and never shown
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.URL, federation.Fingerprint(p.CertSHA256), key, tok,
+				p.Created.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
+}
+
+func peerRemove(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "peer remove", "NAME")
+	var sf storeFlags
+	sf.register(fs, e)
+	name, code, ok := oneArg(fs, args)
+	if !ok {
+		return code
+	}
+	return withFederation(ctx, e, &sf, func(db fedDB) error {
+		if err := db.DeletePeer(ctx, name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no peer named %s", name)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "peer %s removed, with its agreements\n", name)
+		return logAdmin(ctx, db, "peer.remove", "peer:"+name)
+	})
+}
+
+// peerState is one line of `setu peer status`.
+type peerState struct {
+	name      string
+	agreement string // version in force, or "none"
+	mode      string
+	schedule  string
+	contact   string
+	// sync is where per-collection cursors and lag will show once the sync
+	// engine records them; until then nothing syncs.
+	sync string
+}
+
+func peerStatus(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "peer status", "")
+	var sf storeFlags
+	sf.register(fs, e)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return withFederation(ctx, e, &sf, func(db fedDB) error {
+		ps, err := db.ListPeers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PEER\tAGREEMENT\tMODE\tSCHEDULE\tLAST CONTACT\tSYNC")
+		for _, p := range ps {
+			st := peerState{name: p.Name, agreement: "none", mode: "-", schedule: "-", contact: "never", sync: "not started"}
+			if !p.LastContact.IsZero() {
+				st.contact = p.LastContact.Format(time.RFC3339)
+			}
+			rec, err := db.Agreement(ctx, p.Name)
+			switch {
+			case err == nil:
+				st.agreement = "version " + strconv.FormatInt(rec.Version, 10)
+				if a, err := federation.ParseAgreement(rec.Body); err == nil {
+					st.mode, st.schedule = string(a.Mode), federation.FormatInterval(a.Schedule)
+				} else {
+					st.mode = "unreadable: " + err.Error()
+				}
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.name, st.agreement, st.mode, st.schedule, st.contact, st.sync)
+		}
+		return tw.Flush()
+	})
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// NodeInfo is this node's federation identity as its operator set it: the
+// name partner nodes know it by and its country. The keys and certificate
+// that go with it are node secrets (Secrets).
+type NodeInfo struct {
+	Name    string
+	Country string    // ISO 3166-1 alpha-2; fixed once set
+	Created time.Time // when the identity was first set
+	Updated time.Time // when the name last changed (Created if never)
+}
+
+// Peer is a partner node this node federates with.
+type Peer struct {
+	Name string // the name the peer node goes by, as in its provenance
+	URL  string // its TAXII API root or discovery URL (HTTPS)
+	// CertSHA256 is the SHA-256 of the DER of the certificate the peer
+	// presents in mutual TLS, pinned out of band. No two peers share one, so
+	// a client certificate names at most one peer.
+	CertSHA256 [32]byte
+	// SigningKey is the peer's Ed25519 public key (32 bytes), used to verify
+	// its provenance and signed agreements; nil while unknown.
+	SigningKey []byte
+	// Token is the credential this node presents to the peer's TAXII server;
+	// empty when the peer needs none beyond the client certificate. It is
+	// kept here, like other node secrets, so every instance can use it.
+	Token   string
+	Created time.Time
+	// LastContact is when a sync with the peer last succeeded; zero if
+	// never. Per-collection sync cursors and lag are not part of the record:
+	// they belong with the sync state the sync engine keeps per (peer,
+	// collection).
+	LastContact time.Time
+}
+
+// Agreement is one applied version of the sharing agreement with a peer.
+// The store keeps every version applied; the highest is the one in force.
+type Agreement struct {
+	Peer    string
+	Version int64
+	Hash    [32]byte // SHA-256 of Body
+	Body    []byte   // the agreement's canonical JSON (RFC 8785)
+	Applied time.Time
+}
+
+// Peers stores this node's federation identity, its partner nodes and the
+// sharing agreements with them.
+type Peers interface {
+	// NodeInfo returns the node's identity; ErrNotFound if never set.
+	NodeInfo(ctx context.Context) (NodeInfo, error)
+	// SetNodeInfo sets the node's identity the first time, or renames the
+	// node, and returns what is then stored. ErrConflict if a different
+	// country is already stored: a node's country never changes. Created
+	// and Updated are set by the store.
+	SetNodeInfo(ctx context.Context, n NodeInfo) (NodeInfo, error)
+
+	// CreatePeer stores a new peer; ErrExists if the name or the
+	// certificate fingerprint is another peer's. A zero Created is set to
+	// the store's clock.
+	CreatePeer(ctx context.Context, p Peer) error
+	// UpdatePeer replaces the URL, certificate fingerprint, signing key and
+	// token of the peer named p.Name (Created and LastContact are kept);
+	// ErrNotFound if absent, ErrExists if the fingerprint is another
+	// peer's.
+	UpdatePeer(ctx context.Context, p Peer) error
+	// Peer finds a peer by name; ErrNotFound if absent.
+	Peer(ctx context.Context, name string) (Peer, error)
+	// ListPeers lists peers by name.
+	ListPeers(ctx context.Context) ([]Peer, error)
+	// DeletePeer removes a peer and every version of its agreement;
+	// ErrNotFound if absent.
+	DeletePeer(ctx context.Context, name string) error
+	// SetPeerContact records a successful contact with the peer at t; a t
+	// before the recorded one leaves it unchanged, so instances reporting
+	// out of order never move it back. ErrNotFound if the peer is absent.
+	SetPeerContact(ctx context.Context, name string, t time.Time) error
+
+	// PutAgreement records an applied version of a peer's agreement and
+	// reports whether anything changed. A version above every recorded one
+	// is added and is then in force. A version already recorded with the
+	// same Hash changes nothing (applying a file twice is harmless); with a
+	// different Hash it is ErrConflict, as is a version below the one in
+	// force that was never recorded. ErrNotFound if the peer is absent. A
+	// zero Applied is set to the store's clock.
+	PutAgreement(ctx context.Context, a Agreement) (changed bool, err error)
+	// Agreement returns the version in force for a peer; ErrNotFound if the
+	// peer has none.
+	Agreement(ctx context.Context, peer string) (Agreement, error)
+	// AgreementHistory lists every recorded version for a peer, oldest
+	// first; ErrNotFound if the peer is absent.
+	AgreementHistory(ctx context.Context, peer string) ([]Agreement, error)
+}
