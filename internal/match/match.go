@@ -109,16 +109,16 @@ type Result struct {
 type Binding struct {
 	// Expr is the index of the observation expression among
 	// pattern.Pattern.Observations(), and Text its canonical text.
-	Expr int
-	Text string
+	Expr int    `json:"expr"`
+	Text string `json:"text"`
 	// ObservedData is the observed-data id.
-	ObservedData string
+	ObservedData string `json:"observed_data"`
 	// Objects are the references (2.1 ids, 2.0 keys) of the observables
 	// that satisfied the comparisons.
-	Objects []string
+	Objects []string `json:"objects"`
 	// Count is how many of the observed-data's number_observed
 	// observations this expression used (more than one under REPEATS).
-	Count int64
+	Count int64 `json:"count"`
 }
 
 // Match evaluates the pattern against obs. When it matches it returns one

@@ -275,3 +275,31 @@ func timeProp(o map[string]any, name string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// NewObservation builds an Observation from observables produced outside
+// a STIX bundle (sensor events, logs). References inside objects' Props
+// (*_ref, *_refs) resolve to the object whose Ref they name; objects with
+// an empty Ref cannot be referred to. When two objects share a Ref the
+// first is the one references reach. A count below 1 is read as 1, and a
+// zero first or last time takes the other's value, as Observations does
+// for observed-data; both are converted to UTC.
+func NewObservation(id string, first, last time.Time, count int64, objects []Object) Observation {
+	first, last = first.UTC(), last.UTC()
+	if count < 1 {
+		count = 1
+	}
+	if last.IsZero() {
+		last = first
+	}
+	if first.IsZero() {
+		first = last
+	}
+	ob := Observation{ID: id, FirstObserved: first, LastObserved: last, Count: count, Objects: objects,
+		refs: make(map[string]int, len(objects))}
+	for i, o := range objects {
+		if _, dup := ob.refs[o.Ref]; o.Ref != "" && !dup {
+			ob.refs[o.Ref] = i
+		}
+	}
+	return ob
+}
