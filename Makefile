@@ -28,3 +28,12 @@ fuzz:
 	$(GO) test ./internal/match -run '^$$' -fuzz FuzzMatch -fuzztime 60s
 	$(GO) test ./internal/taxii -run '^$$' -fuzz FuzzParseFilter -fuzztime 60s
 	$(GO) test ./internal/taxiiserver -run '^$$' -fuzz FuzzNextToken -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzNDJSON -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzCSV -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzSTIX -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzZeekTSV -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzZeekJSON -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzEve -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzDetect -fuzztime 60s
+	$(GO) test ./internal/event -run '^$$' -fuzz FuzzMapping -fuzztime 60s
+	$(GO) test ./internal/federation -run '^$$' -fuzz FuzzDecodeProvenance -fuzztime 60s
