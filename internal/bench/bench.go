@@ -41,6 +41,11 @@
 // Phases (import, read, taxii, policy) can be run alone; read and taxii use
 // the imported stores, which are then imported without their figures.
 //
+// The match phase measures the indicator index (match.Index) in memory, at
+// MatchN indicators, against a bare map and a bare prefix table (see
+// matchFigures). It needs no store and is not part of a default run; select
+// it with -only match.
+//
 // Input is generated deterministically (see Indicators), so two runs with
 // the same flags do the same work. Figures are for reading and comparing, not
 // for tests: the package's own test runs it at tiny sizes and checks only
@@ -84,9 +89,11 @@ type Config struct {
 	Samples     int    // lookups timed per store; pages are a tenth of that (default 2,000)
 	Seed        uint64 // generator seed
 
-	// Only lists the phases to run: "import", "read", "taxii", "policy"
-	// (nil: all of them).
+	// Only lists the phases to run: "import", "read", "taxii", "policy",
+	// "match" (nil: all of them but match).
 	Only []string
+
+	MatchN int // indicators in the match phase's indexes (default 1,000,000)
 
 	NoTAXII      bool          // skip the TAXII server figures
 	Posts        int           // POSTs timed for throughput (default 20)
@@ -147,9 +154,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Readers, "readers", 50, "concurrent TAXII reading `clients`")
 	fs.DurationVar(&cfg.ReadFor, "read-for", 10*time.Second, "how long TAXII readers read, alone and then together")
 	fs.IntVar(&cfg.ReadRequests, "read-requests", 0, "when > 0, also the most `requests` each TAXII reader makes")
+	fs.IntVar(&cfg.MatchN, "match-n", 1_000_000, "`indicators` in the match phase's indexes")
 	// An explicitly empty list is an error rather than "all": a typo must
 	// not start a run of the whole benchmark.
-	fs.Func("only", "run only these `phases`, a comma-separated list of "+strings.Join(Phases, ", ")+" (default: all)", func(v string) error {
+	fs.Func("only", "run only these `phases`, a comma-separated list of "+strings.Join(Phases, ", ")+" (default: all but match)", func(v string) error {
 		for p := range strings.SplitSeq(v, ",") {
 			p = strings.TrimSpace(p)
 			if !slices.Contains(Phases, p) {
@@ -167,6 +175,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() != 0 || cfg.N < 10 || cfg.Small < 1 || cfg.Small > cfg.N {
 		fmt.Fprintln(stderr, "setu-bench: need -n >= 10 and 1 <= -small <= -n, and no arguments")
+		return 2
+	}
+	if cfg.MatchN < matchSmall {
+		fmt.Fprintf(stderr, "setu-bench: need -match-n >= %d\n", matchSmall)
 		return 2
 	}
 	if cfg.Posts < 1 || cfg.PostSize < 1 || cfg.Readers < 1 || cfg.ReadFor <= 0 || cfg.ReadRequests < 0 {
@@ -187,12 +199,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // Phases are the parts of a run that Config.Only can select.
-var Phases = []string{"import", "read", "taxii", "policy"}
+var Phases = []string{"import", "read", "taxii", "policy", "match"}
 
 // runs reports whether the configuration selects phase.
 func (c Config) runs(phase string) bool {
 	if phase == "taxii" && c.NoTAXII {
 		return false
+	}
+	if phase == "match" && c.Only == nil {
+		return false // only when asked for: see the package documentation
 	}
 	return c.Only == nil || slices.Contains(c.Only, phase)
 }
@@ -223,6 +238,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Readers <= 0 {
 		cfg.Readers = 50
+	}
+	if cfg.MatchN <= 0 {
+		cfg.MatchN = 1_000_000
 	}
 	if cfg.ReadFor <= 0 {
 		cfg.ReadFor = 10 * time.Second
@@ -292,6 +310,11 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if cfg.runs("policy") {
 		if err := r.policy(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.runs("match") {
+		if err := r.matchFigures(ctx); err != nil {
 			return err
 		}
 	}
