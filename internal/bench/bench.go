@@ -44,7 +44,10 @@
 // The match phase measures the indicator index (match.Index) in memory, at
 // MatchN indicators, against a bare map and a bare prefix table (see
 // matchFigures). It needs no store and is not part of a default run; select
-// it with -only match.
+// it with -only match. The detect phase measures setu match end to end
+// (N mixed indicators in a store, loaded into the detection engine, NDJSON
+// events read, matched and written) against a bare decode of the same
+// events; it too runs only with -only detect.
 //
 // Input is generated deterministically (see Indicators), so two runs with
 // the same flags do the same work. Figures are for reading and comparing, not
@@ -199,14 +202,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // Phases are the parts of a run that Config.Only can select.
-var Phases = []string{"import", "read", "taxii", "policy", "match"}
+var Phases = []string{"import", "read", "taxii", "policy", "match", "detect"}
 
 // runs reports whether the configuration selects phase.
 func (c Config) runs(phase string) bool {
 	if phase == "taxii" && c.NoTAXII {
 		return false
 	}
-	if phase == "match" && c.Only == nil {
+	if (phase == "match" || phase == "detect") && c.Only == nil {
 		return false // only when asked for: see the package documentation
 	}
 	return c.Only == nil || slices.Contains(c.Only, phase)
@@ -315,6 +318,11 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if cfg.runs("match") {
 		if err := r.matchFigures(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.runs("detect") {
+		if err := r.detect(ctx); err != nil {
 			return err
 		}
 	}

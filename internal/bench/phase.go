@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/postgres"
 	"github.com/setu-cti/setu/internal/store/sqlite"
@@ -187,7 +188,7 @@ func importPhase(ctx context.Context, req request, progress io.Writer) (result, 
 	start := time.Now()
 	next := markAt(req.N, 0)
 	// The batch `setu import` uses.
-	sum, err := ingest.New(st, ingest.ImportBatch).Stream(ctx, c.ID, f, func(it ingest.Item) {
+	sum, err := ingest.New(st, ingest.ImportBatch, ingest.WithPatterns(match.DefaultWarninglist())).Stream(ctx, c.ID, f, func(it ingest.Item) {
 		res.Count++
 		for len(res.Marks) < 10 && res.Count >= next {
 			res.Marks = append(res.Marks, time.Since(start))

@@ -24,6 +24,7 @@ import (
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/httpserver"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/sqlite"
 	"github.com/setu-cti/setu/internal/taxii"
@@ -98,7 +99,7 @@ func startNode(ctx context.Context, db taxiiserver.DB, name string, stderr io.Wr
 			return nil, err
 		}
 	}
-	ts, err := taxiiserver.New(ctx, taxiiserver.Config{DB: db, Ingest: ingest.New(db, 0), Instance: "setu-bench-" + name})
+	ts, err := taxiiserver.New(ctx, taxiiserver.Config{DB: db, Ingest: ingest.New(db, 0, ingest.WithPatterns(match.DefaultWarninglist())), Instance: "setu-bench-" + name})
 	if err != nil {
 		return nil, err
 	}

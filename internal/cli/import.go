@@ -11,6 +11,7 @@ import (
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -47,7 +48,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 
-	in := ingest.New(st, *batch)
+	in := ingest.New(st, *batch, ingest.WithPatterns(match.DefaultWarninglist()))
 	var total ingest.Summary
 	var shown int
 	failed := false

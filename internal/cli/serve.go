@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/setu-cti/setu/internal/audit"
+	"github.com/setu-cti/setu/internal/detect"
 	"github.com/setu-cti/setu/internal/httpserver"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/restapi"
 	"github.com/setu-cti/setu/internal/taxiiserver"
@@ -84,7 +86,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
-		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db)), Log: log, MaxContentLength: *maxBody,
+		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist())), Log: log, MaxContentLength: *maxBody,
 		Instance: instanceName(), Audit: auditLog, Policy: pol,
 	})
 	if err != nil {
@@ -93,6 +95,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	ts.SetMetrics(metrics)
 
+	// The indicator index is derived: built from the store at start and
+	// kept current by following the change log.
+	eng := detect.New(db, pol, detect.WithWarninglist(match.DefaultWarninglist()))
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		errorf(e, "%v", err)
@@ -100,7 +106,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	srv := &http.Server{
 		Handler: httpserver.New(httpserver.Config{Store: db, TAXII: ts, Log: log, Metrics: metrics,
-			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog})}),
+			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -125,6 +131,31 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); ts.Run(workCtx) }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bad := func(id string, err error) { log.Debug("indicator not evaluable", "id", id, "err", err) }
+		if err := eng.Load(workCtx, bad); err != nil {
+			if workCtx.Err() == nil {
+				log.Error("loading the indicator index", "err", err)
+			}
+			return
+		}
+		st := eng.Stats()
+		log.Info("indicator index loaded", "indicators", st.Indicators, "not_evaluable", st.NotEvaluable, "other_pattern_types", st.OtherTypes, "applied", st.Applied)
+		for {
+			err := eng.Follow(workCtx, 2*time.Second, bad)
+			if workCtx.Err() != nil {
+				return
+			}
+			log.Error("following the change log for the indicator index; retrying", "err", err)
+			select {
+			case <-workCtx.Done():
+				return
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/taxii"
 )
@@ -135,7 +136,7 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 		errorf(e, "collection %q: %v", *into, err)
 		return 1
 	}
-	in := ingest.New(st, 0)
+	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()))
 	var sum ingest.Summary
 	var last time.Time
 	shown := 0

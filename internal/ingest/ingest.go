@@ -24,8 +24,10 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
+	"github.com/setu-cti/setu/internal/stix/pattern"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -59,6 +61,10 @@ type Writer struct {
 	// creator. Objects it creates are stored as submitted, with a released
 	// body naming the node's identity as creator for everyone else.
 	Anonymous bool
+	// Via is the partner node the objects were received from (federation
+	// ingress): the policy then never relays partner-scoped objects
+	// onward, and the audience keys leave out other partners.
+	Via string
 }
 
 // ErrNotCreator: a writer without relay submitted an object another
@@ -110,6 +116,9 @@ type Ingester struct {
 	writer Writer
 	groups store.Groups
 
+	patterns bool
+	warn     *match.Warninglist
+
 	mu          sync.Mutex
 	markings    map[string][]byte // stored marking definitions; they are immutable
 	knownGroups map[string]bool
@@ -129,6 +138,14 @@ func WithPolicy(cfg policy.Config) Option { return func(in *Ingester) { in.polic
 // WithGroups checks that the sharing groups distribution markings name
 // exist (default: not checked).
 func WithGroups(g store.Groups) Option { return func(in *Ingester) { in.groups = g } }
+
+// WithPatterns checks the STIX patterns of indicators as they are stored:
+// a pattern that does not parse, or that names values on warn (which may
+// be nil), is still stored, with a warning that says why it will not be
+// evaluated or will not alert.
+func WithPatterns(warn *match.Warninglist) Option {
+	return func(in *Ingester) { in.patterns, in.warn = true, warn }
+}
 
 // WithWriter sets the writer of Objects and Stream (default: Operator).
 func WithWriter(w Writer) Option { return func(in *Ingester) { in.writer = w } }
@@ -326,7 +343,11 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 			return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, g, err))
 		}
 	}
+	if o.Type == "indicator" && in.patterns {
+		o.Warnings = append(o.Warnings, in.checkPattern(o)...)
+	}
 	facts.Submitter = w.Org
+	facts.Via = w.Via
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
 	if w.Anonymous && !o.IsSCO() && o.CreatedByRef == w.Identity && w.Identity != Operator.Identity {
@@ -507,4 +528,29 @@ func (in *Ingester) store(ctx context.Context, collection string, b []pending, s
 		}
 	}
 	return nil
+}
+
+// checkPattern returns warnings about an indicator's STIX pattern: one that
+// does not parse is never evaluated, one that names warninglisted values
+// never alerts on them.
+func (in *Ingester) checkPattern(o *stix.Object) []string {
+	var ind struct {
+		Pattern     string `json:"pattern"`
+		PatternType string `json:"pattern_type"`
+	}
+	if err := json.Unmarshal(o.Canonical, &ind); err != nil || ind.PatternType != "stix" {
+		return nil
+	}
+	p, err := pattern.Parse(ind.Pattern)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: pattern is not evaluable and will never match: %v", o.ID, err)}
+	}
+	if in.warn == nil {
+		return nil
+	}
+	var out []string
+	for _, w := range in.warn.Flag(p) {
+		out = append(out, fmt.Sprintf("%s: pattern names a warninglisted value, never alerted on: %s", o.ID, w))
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/ingest"
+	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/store/sqlite"
@@ -245,4 +246,39 @@ func creatorOf(t *testing.T, body []byte) string {
 	}
 	rest := string(body[i+len(key):])
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// TestPatternWarnings: an indicator whose pattern does not parse, or names
+// warninglisted values, is stored with a warning that says so; other
+// pattern types are not looked at.
+func TestPatternWarnings(t *testing.T) {
+	db := open(t)
+	in := ingest.New(db, 0, ingest.WithPatterns(match.DefaultWarninglist()))
+	withPattern := func(n int, typ, p string) []byte {
+		return []byte(fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000000",`+
+			`"created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":%q,"pattern_type":%q,"valid_from":"2024-01-01T00:00:00Z"}`, n, p, typ))
+	}
+	tests := []struct {
+		raw  []byte
+		want string // substring of the one warning; "" for none
+	}{
+		{withPattern(1, "stix", "[domain-name:value = 'bad-actor.net']"), ""},
+		{withPattern(2, "stix", "[domain-name:value = "), "not evaluable"},
+		{withPattern(3, "stix", "[ipv4-addr:value = '192.168.1.1']"), "warninglist"},
+		{withPattern(4, "sigma", "title: x"), ""},
+	}
+	for i, tc := range tests {
+		items, err := in.Objects(context.Background(), coll, [][]byte{tc.raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := items[0]
+		if it.Outcome != ingest.Added {
+			t.Errorf("%d: %v %v", i, it.Outcome, it.Err)
+		}
+		got := strings.Join(it.Warnings, "; ")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%d: warnings %q, want %q", i, got, tc.want)
+		}
+	}
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/authn"
+	"github.com/setu-cti/setu/internal/detect"
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -44,6 +46,11 @@ type Config struct {
 	Audit *audit.Logger
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Detect, when set, serves POST match: observations matched against
+	// the indicators the caller may see.
+	Detect *detect.Engine
+	// Policy is the node's policy configuration, for what the API writes.
+	Policy policy.Config
 }
 
 // API is the management handler.
@@ -82,6 +89,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET "+Prefix+"groups/{id}/members", a.authed(a.listMembers))
 	m.HandleFunc("PUT "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(true)))
 	m.HandleFunc("DELETE "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(false)))
+	m.HandleFunc("POST "+Prefix+"match", a.authed(a.matchObservations))
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
 	a.mux = m
 	return a

@@ -43,7 +43,7 @@ type world struct {
 // a), alice (analyst, a), reader (read-only, a), off (disabled, a), late
 // (analyst of a whose only token has expired), badmin (org-admin of b), bob
 // (analyst, b). Collection "shared" is readable by a.
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*restapi.Config, *sqlite.DB)) *world {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "setu.db"), store.Options{Now: func() time.Time { return t0 }})
@@ -85,7 +85,11 @@ func newWorld(t *testing.T) *world {
 
 	auditLog := audit.NewLogger(db, audit.LoggerOptions{})
 	t.Cleanup(func() { auditLog.Close() })
-	api := restapi.New(restapi.Config{DB: db, Now: func() time.Time { return t0 }, Audit: auditLog})
+	cfg := restapi.Config{DB: db, Now: func() time.Time { return t0 }, Audit: auditLog}
+	for _, o := range opts {
+		o(&cfg, db)
+	}
+	api := restapi.New(cfg)
 	w.srv = httptest.NewServer(api) // listens on 127.0.0.1
 	t.Cleanup(w.srv.Close)
 	return w

@@ -1,0 +1,441 @@
+// Package detect runs the node's shared indicators against what its
+// constituents observe. An Engine keeps a match.Index of every current,
+// unrevoked STIX-pattern indicator stored on the node, follows the store's
+// change log to keep it current, and answers Match with the indicators an
+// observation satisfies, each enriched with what it indicates (malware,
+// threat actors, attack patterns, campaigns, intrusion sets, tools) and the
+// courses of action that mitigate it or them.
+//
+// The index holds every indicator; who may see a hit is decided per caller:
+// Match takes a policy.Reader and drops hits on indicators (and related
+// objects) the reader may not see, with the same decision the read paths
+// use. Indicators whose pattern_type is not "stix" (sigma, yara, snort,
+// suricata, ...) are stored and served like any object but are not
+// evaluated here; Stats counts them.
+//
+// Concurrency: Match may be called from many goroutines while Follow
+// applies changes; each Match sees one consistent snapshot of the
+// enrichment maps and the index's own snapshot.
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/setu-cti/setu/internal/match"
+	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/stix/pattern"
+	"github.com/setu-cti/setu/internal/store"
+)
+
+// Source is what the engine reads: the store's collections, current
+// versions and change log.
+type Source interface {
+	Collections(ctx context.Context) ([]store.Collection, error)
+	Query(ctx context.Context, q store.Query) (store.Page, error)
+	Current(ctx context.Context, id string) (store.Version, error)
+	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
+// Related is an object a hit's indicator is related to.
+type Related struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+}
+
+// Hit is one indicator an observation satisfied, with its context.
+type Hit struct {
+	Indicator   Related         `json:"indicator"`
+	Pattern     string          `json:"pattern"`
+	Bindings    []match.Binding `json:"bindings"`
+	Indicates   []Related       `json:"indicates,omitempty"`
+	MitigatedBy []Related       `json:"mitigated_by,omitempty"`
+	// Warnings are remarks on the indicator (e.g. values on a
+	// warninglist).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Stats describes what the engine holds.
+type Stats struct {
+	Applied      int64 // change-log position applied
+	Indicators   int   // STIX-pattern indicators in the index
+	NotEvaluable int   // indicators whose pattern does not parse or compile
+	OtherTypes   int   // indicators with another pattern_type, not evaluated
+	Index        match.IndexStats
+}
+
+// meta is what the engine keeps of one object for enrichment and policy.
+type meta struct {
+	typ, name string
+	pattern   string
+	facts     []byte
+	submitter string
+	warnings  []string
+}
+
+// rel is one relationship of interest.
+type rel struct {
+	id, kind, source, target string
+}
+
+// graph is the enrichment state, replaced as a whole on each change batch
+// (copy on write of the maps that changed is not worth it: changes come in
+// batches and the maps are read far more often than written).
+type graph struct {
+	objects map[string]*meta
+	// out[source] and in[target] list relationship ids.
+	out, in map[string][]string
+	rels    map[string]rel
+}
+
+// Engine is the detection engine. Build one with New, load it with Load,
+// keep it current with Follow (or Sync).
+type Engine struct {
+	src  Source
+	pol  policy.Config
+	ix   *match.Index
+	warn *match.Warninglist
+	now  func() time.Time
+
+	mu      sync.Mutex // serialises writers (Load, Sync)
+	g       atomic.Pointer[graph]
+	applied atomic.Int64
+	other   atomic.Int64
+	ready   atomic.Bool
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithWarninglist suppresses hits on values of w and flags indicators that
+// contain them.
+func WithWarninglist(w *match.Warninglist) Option { return func(e *Engine) { e.warn = w } }
+
+// WithClock sets the clock used for validity windows when Match is given
+// a zero time.
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// New returns an empty engine over src deciding visibility with pol.
+func New(src Source, pol policy.Config, opts ...Option) *Engine {
+	e := &Engine{src: src, pol: pol, now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	var ixOpts []match.IndexOption
+	if e.warn != nil {
+		ixOpts = append(ixOpts, match.WithWarninglist(e.warn))
+	}
+	e.ix = match.NewIndex(ixOpts...)
+	e.g.Store(&graph{objects: map[string]*meta{}, out: map[string][]string{}, in: map[string][]string{}, rels: map[string]rel{}})
+	return e
+}
+
+// enrichTypes are the object types the engine reads besides indicators.
+var enrichTypes = []string{"relationship", "malware", "threat-actor", "attack-pattern", "campaign",
+	"intrusion-set", "tool", "course-of-action", "infrastructure", "vulnerability"}
+
+// Load reads every current indicator and the objects that enrich hits from
+// every collection, then applies the change log written meanwhile. It
+// reports indicators that cannot be evaluated through bad (which may be nil).
+func (e *Engine) Load(ctx context.Context, bad func(id string, err error)) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.src.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	colls, err := e.src.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	// The newest version of each object across collections.
+	latest := map[string]store.Version{}
+	for _, c := range colls {
+		q := store.Query{Collection: c.ID, Types: append([]string{"indicator"}, enrichTypes...), Limit: 5000}
+		for {
+			p, err := e.src.Query(ctx, q)
+			if err != nil {
+				return fmt.Errorf("detect: reading collection %s: %w", c.ID, err)
+			}
+			for _, v := range p.Versions {
+				if old, ok := latest[v.ID]; !ok || v.VersionTime.After(old.VersionTime) {
+					v.Seq, v.DateAdded = 0, time.Time{}
+					latest[v.ID] = v
+				}
+			}
+			if !p.More {
+				break
+			}
+			q.After = p.Last
+		}
+	}
+	vs := make([]store.Version, 0, len(latest))
+	for _, v := range latest {
+		vs = append(vs, v)
+	}
+	clear(latest)
+	e.apply(vs, nil, bad)
+	e.applied.Store(st.LastSeq)
+	if err := e.sync(ctx, bad); err != nil {
+		return err
+	}
+	e.ready.Store(true)
+	return nil
+}
+
+// Ready reports whether Load has finished: before, Match knows nothing.
+func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// Sync applies the change log up to its end and returns; Applied then
+// reports the position reached.
+func (e *Engine) Sync(ctx context.Context, bad func(id string, err error)) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sync(ctx, bad)
+}
+
+func (e *Engine) sync(ctx context.Context, bad func(id string, err error)) error {
+	for {
+		cs, err := e.src.Changes(ctx, e.applied.Load(), 10000)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			return nil
+		}
+		ids := map[string]bool{}
+		for _, c := range cs {
+			if relevant(c.ID) {
+				ids[c.ID] = true
+			}
+		}
+		var vs []store.Version
+		var gone []string
+		for id := range ids {
+			v, err := e.src.Current(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				gone = append(gone, id)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		e.apply(vs, gone, bad)
+		e.applied.Store(cs[len(cs)-1].Seq)
+	}
+}
+
+// Follow applies the change log every interval until ctx ends. It returns
+// ctx's error, or the first error reading the store.
+func (e *Engine) Follow(ctx context.Context, interval time.Duration, bad func(id string, err error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := e.Sync(ctx, bad); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Applied is the change-log position the engine has applied.
+func (e *Engine) Applied() int64 { return e.applied.Load() }
+
+func relevant(id string) bool {
+	typ, _, ok := cut(id)
+	if !ok {
+		return false
+	}
+	return typ == "indicator" || slices.Contains(enrichTypes, typ)
+}
+
+func cut(id string) (typ, rest string, ok bool) {
+	for i := 0; i+1 < len(id); i++ {
+		if id[i] == '-' && id[i+1] == '-' {
+			return id[:i], id[i+2:], true
+		}
+	}
+	return "", "", false
+}
+
+// body is what the engine reads of an object.
+type body struct {
+	Type       string    `json:"type"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Revoked    bool      `json:"revoked"`
+	Pattern    string    `json:"pattern"`
+	PatternTyp string    `json:"pattern_type"`
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidUntil time.Time `json:"valid_until"`
+	Modified   time.Time `json:"modified"`
+	RelType    string    `json:"relationship_type"`
+	SourceRef  string    `json:"source_ref"`
+	TargetRef  string    `json:"target_ref"`
+}
+
+// apply replaces the objects vs describe and removes gone, in the index
+// and the enrichment graph.
+func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error)) {
+	old := e.g.Load()
+	g := &graph{objects: make(map[string]*meta, len(old.objects)+len(vs)), out: map[string][]string{}, in: map[string][]string{}, rels: make(map[string]rel, len(old.rels))}
+	for k, v := range old.objects {
+		g.objects[k] = v
+	}
+	for k, v := range old.rels {
+		g.rels[k] = v
+	}
+	var add []match.Indicator
+	var remove []string
+	other := 0
+	// drop forgets an object; an indicator leaves the index.
+	drop := func(id string) {
+		if m, ok := g.objects[id]; ok && m.typ == "indicator" {
+			if m.pattern == "" {
+				other--
+			} else {
+				remove = append(remove, id)
+			}
+		}
+		delete(g.objects, id)
+		delete(g.rels, id)
+	}
+	for _, id := range gone {
+		drop(id)
+	}
+	for _, v := range vs {
+		var b body
+		if err := json.Unmarshal(v.Body, &b); err != nil || b.ID == "" {
+			continue // stored objects are valid STIX; nothing to enrich with
+		}
+		// A new version replaces the old one everywhere; the index
+		// replaces an indicator it is given again by itself.
+		if m, ok := g.objects[b.ID]; ok && m.typ == "indicator" && m.pattern == "" {
+			other--
+		}
+		if b.Revoked {
+			drop(b.ID)
+			continue
+		}
+		m := &meta{typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
+		switch b.Type {
+		case "relationship":
+			if b.RelType == "indicates" || b.RelType == "mitigates" {
+				g.rels[b.ID] = rel{id: b.ID, kind: b.RelType, source: b.SourceRef, target: b.TargetRef}
+			} else {
+				delete(g.rels, b.ID)
+			}
+		case "indicator":
+			if b.PatternTyp != "stix" {
+				other++
+				if prev, ok := g.objects[b.ID]; ok && prev.pattern != "" {
+					remove = append(remove, b.ID)
+				}
+				break
+			}
+			m.pattern = b.Pattern
+			if e.warn != nil {
+				if p, err := pattern.Parse(b.Pattern); err == nil {
+					m.warnings = e.warn.Flag(p)
+				}
+			}
+			add = append(add, match.Indicator{ID: b.ID, Modified: b.Modified, Pattern: b.Pattern, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil})
+		}
+		g.objects[b.ID] = m
+	}
+	for _, r := range g.rels {
+		g.out[r.source] = append(g.out[r.source], r.id)
+		g.in[r.target] = append(g.in[r.target], r.id)
+	}
+	for _, err := range e.ix.Update(add, remove) {
+		if bad != nil {
+			var ie *match.IndicatorError
+			if errors.As(err, &ie) {
+				bad(ie.ID, ie.Err)
+			} else {
+				bad("", err)
+			}
+		}
+	}
+	e.other.Add(int64(other))
+	e.g.Store(g)
+}
+
+// Stats reports what the engine holds.
+func (e *Engine) Stats() Stats {
+	is := e.ix.Stats()
+	return Stats{Applied: e.applied.Load(), Indicators: is.Indicators, NotEvaluable: is.NotEvaluable, OtherTypes: int(e.other.Load()), Index: is}
+}
+
+// Match returns the hits of ob that r may see (every hit when r is nil: the
+// node's operators): indicators valid at `at` (the engine's clock when
+// zero) that ob satisfies, in indicator id order, each with the related
+// objects r may also see.
+func (e *Engine) Match(r *policy.Reader, ob *match.Observation, at time.Time) []Hit {
+	if at.IsZero() {
+		at = e.now()
+	}
+	hits := e.ix.Match(ob, at)
+	if len(hits) == 0 {
+		return nil
+	}
+	g := e.g.Load()
+	out := make([]Hit, 0, len(hits))
+	for _, h := range hits {
+		m := g.objects[h.IndicatorID]
+		if m == nil || !e.visible(r, m) {
+			continue
+		}
+		hit := Hit{Indicator: Related{ID: h.IndicatorID, Type: "indicator", Name: m.name}, Pattern: m.pattern, Bindings: h.Result.Bindings, Warnings: m.warnings}
+		targets := []string{h.IndicatorID}
+		for _, rid := range g.out[h.IndicatorID] {
+			rl := g.rels[rid]
+			if rl.kind != "indicates" || !e.visible(r, g.objects[rid]) {
+				continue
+			}
+			if t := g.objects[rl.target]; t != nil && e.visible(r, t) {
+				hit.Indicates = append(hit.Indicates, Related{ID: rl.target, Type: t.typ, Name: t.name})
+				targets = append(targets, rl.target)
+			}
+		}
+		seen := map[string]bool{}
+		for _, t := range targets {
+			for _, rid := range g.in[t] {
+				rl := g.rels[rid]
+				if rl.kind != "mitigates" || seen[rl.source] || !e.visible(r, g.objects[rid]) {
+					continue
+				}
+				if c := g.objects[rl.source]; c != nil && c.typ == "course-of-action" && e.visible(r, c) {
+					seen[rl.source] = true
+					hit.MitigatedBy = append(hit.MitigatedBy, Related{ID: rl.source, Type: c.typ, Name: c.name})
+				}
+			}
+		}
+		out = append(out, hit)
+	}
+	return out
+}
+
+func (e *Engine) visible(r *policy.Reader, m *meta) bool {
+	if m == nil {
+		return false
+	}
+	if r == nil {
+		return true // the operator
+	}
+	return e.pol.Decide(*r, policy.DecodeFacts(m.facts, m.submitter)).Allow
+}
