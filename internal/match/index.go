@@ -50,17 +50,16 @@ import (
 //
 // For every indicator valid at the given time, Match reports a hit exactly
 // when Compile and Matcher.Match report one for the observation alone, with
-// the same Result, apart from one deliberate difference: hash algorithm
-// names are put in a canonical form on both sides first ('SHA-256',
-// 'SHA256', sha256 and sha_256 all become 'SHA-256'; likewise MD5, SHA-1,
-// SHA-224, SHA-384, SHA-512, SHA3-*, SSDEEP, TLSH), in the pattern's paths and
-// in the keys of every "hashes" dictionary of the observation, so that an
-// indicator and a sensor that spell the algorithm differently still meet.
-// When the canonical and another spelling of one algorithm are both present
-// in a dictionary, the canonical one is used; among other spellings, the
-// one that sorts first. Binding texts show the canonical spelling. Values
-// are never folded: string equality stays case-sensitive, as the evaluator
-// has it.
+// the same Result. Both put hash algorithm names in one canonical form first
+// ('SHA-256', 'SHA256', sha256 and sha_256 all become 'SHA-256'; likewise
+// MD5, SHA-1, SHA-224, SHA-384, SHA-512, SHA3-*, SSDEEP, TLSH), in the
+// pattern's paths and in the keys of every "hashes" dictionary of the
+// observation, so that an indicator and a sensor that spell the algorithm
+// differently still meet. When the canonical and another spelling of one
+// algorithm are both present in a dictionary, the canonical one is used;
+// among other spellings, the one that sorts first. Binding texts show the
+// canonical spelling. Values are never folded: string equality stays
+// case-sensitive.
 //
 // # Observations, one at a time
 //

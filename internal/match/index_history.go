@@ -155,7 +155,7 @@ func (h *history) add(e *entry, x *extra, ob Observation, wl *Warninglist) (Resu
 		b.obs = append(b.obs[:0], b.obs[n:]...)
 	}
 	b.obs = append(b.obs, ob)
-	r, ok := x.m.Match(b.obs)
+	r, ok := x.m.match(b.obs)
 	if ok {
 		if wl != nil && warnedObjects(wl, b.obs, &r) {
 			ok = false

@@ -319,7 +319,7 @@ func (st *matchState) hit(c *cand, wl *Warninglist) (Hit, bool) {
 		r.Bindings = []Binding{{Expr: 0, Text: st.text(e, c), ObservedData: st.ob.ID, Objects: refs, Count: 1}}
 	case formEval, formUnanchored:
 		var ok bool
-		if r, ok = c.t.extra[c.i].m.Match(st.single()); !ok {
+		if r, ok = c.t.extra[c.i].m.match(st.single()); !ok {
 			return Hit{}, false
 		}
 	default:

@@ -83,6 +83,9 @@ func Compile(p *pattern.Pattern) (*Matcher, error) {
 	if p == nil || p.Expr == nil {
 		return nil, fmt.Errorf("match: empty pattern")
 	}
+	// Hash algorithm names are compared in one spelling ('SHA-256',
+	// 'SHA256', sha256 and sha_256 meet), in paths and in observations.
+	p = normalizePattern(p)
 	m := &Matcher{p: p, leaves: map[*pattern.Observation]int{}, comps: map[*pattern.Comparison]*comparison{}}
 	m.obs = p.Observations()
 	for i, o := range m.obs {
@@ -123,7 +126,26 @@ type Binding struct {
 
 // Match evaluates the pattern against obs. When it matches it returns one
 // way the pattern is satisfied and true; otherwise a zero Result and false.
+// The keys of "hashes" dictionaries are read in their canonical spelling
+// (see Index), as the pattern's paths are.
 func (m *Matcher) Match(obs []Observation) (Result, bool) {
+	var norm []Observation
+	for i := range obs {
+		if n := normalizeObservation(&obs[i]); n != &obs[i] {
+			if norm == nil {
+				norm = slices.Clone(obs)
+			}
+			norm[i] = *n
+		}
+	}
+	if norm != nil {
+		obs = norm
+	}
+	return m.match(obs)
+}
+
+// match is Match for observations whose hash names are already canonical.
+func (m *Matcher) match(obs []Observation) (Result, bool) {
 	e := &evaluator{m: m, obs: obs, leafHits: map[[2]int][]string{}}
 	cands := e.eval(m.p.Expr, limits{}, true)
 	if len(cands) == 0 {
