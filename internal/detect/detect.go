@@ -86,9 +86,9 @@ type rel struct {
 	id, kind, source, target string
 }
 
-// graph is the enrichment state, replaced as a whole on each change batch
-// (copy on write of the maps that changed is not worth it: changes come in
-// batches and the maps are read far more often than written).
+// graph is the enrichment state. It is changed in place under Engine.gmu,
+// so that a change batch costs its own size, not the graph's: Match holds
+// the read lock only while it looks up a hit's context.
 type graph struct {
 	objects map[string]*meta
 	// out[source] and in[target] list relationship ids.
@@ -106,7 +106,8 @@ type Engine struct {
 	now  func() time.Time
 
 	mu      sync.Mutex // serialises writers (Load, Sync)
-	g       atomic.Pointer[graph]
+	gmu     sync.RWMutex
+	g       graph
 	applied atomic.Int64
 	other   atomic.Int64
 	ready   atomic.Bool
@@ -134,7 +135,7 @@ func New(src Source, pol policy.Config, opts ...Option) *Engine {
 		ixOpts = append(ixOpts, match.WithWarninglist(e.warn))
 	}
 	e.ix = match.NewIndex(ixOpts...)
-	e.g.Store(&graph{objects: map[string]*meta{}, out: map[string][]string{}, in: map[string][]string{}, rels: map[string]rel{}})
+	e.g = graph{objects: map[string]*meta{}, out: map[string][]string{}, in: map[string][]string{}, rels: map[string]rel{}}
 	return e
 }
 
@@ -291,14 +292,8 @@ type body struct {
 // apply replaces the objects vs describe and removes gone, in the index
 // and the enrichment graph.
 func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error)) {
-	old := e.g.Load()
-	g := &graph{objects: make(map[string]*meta, len(old.objects)+len(vs)), out: map[string][]string{}, in: map[string][]string{}, rels: make(map[string]rel, len(old.rels))}
-	for k, v := range old.objects {
-		g.objects[k] = v
-	}
-	for k, v := range old.rels {
-		g.rels[k] = v
-	}
+	e.gmu.Lock()
+	g := &e.g
 	var add []match.Indicator
 	var remove []string
 	other := 0
@@ -312,7 +307,7 @@ func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error
 			}
 		}
 		delete(g.objects, id)
-		delete(g.rels, id)
+		g.unlink(id)
 	}
 	for _, id := range gone {
 		drop(id)
@@ -334,10 +329,9 @@ func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error
 		m := &meta{typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
 		switch b.Type {
 		case "relationship":
+			g.unlink(b.ID)
 			if b.RelType == "indicates" || b.RelType == "mitigates" {
-				g.rels[b.ID] = rel{id: b.ID, kind: b.RelType, source: b.SourceRef, target: b.TargetRef}
-			} else {
-				delete(g.rels, b.ID)
+				g.link(rel{id: b.ID, kind: b.RelType, source: b.SourceRef, target: b.TargetRef})
 			}
 		case "indicator":
 			if b.PatternTyp != "stix" {
@@ -357,10 +351,7 @@ func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error
 		}
 		g.objects[b.ID] = m
 	}
-	for _, r := range g.rels {
-		g.out[r.source] = append(g.out[r.source], r.id)
-		g.in[r.target] = append(g.in[r.target], r.id)
-	}
+	e.gmu.Unlock()
 	for _, err := range e.ix.Update(add, remove) {
 		if bad != nil {
 			var ie *match.IndicatorError
@@ -372,7 +363,6 @@ func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error
 		}
 	}
 	e.other.Add(int64(other))
-	e.g.Store(g)
 }
 
 // Stats reports what the engine holds.
@@ -393,7 +383,9 @@ func (e *Engine) Match(r *policy.Reader, ob *match.Observation, at time.Time) []
 	if len(hits) == 0 {
 		return nil
 	}
-	g := e.g.Load()
+	e.gmu.RLock()
+	defer e.gmu.RUnlock()
+	g := &e.g
 	out := make([]Hit, 0, len(hits))
 	for _, h := range hits {
 		m := g.objects[h.IndicatorID]
@@ -438,4 +430,30 @@ func (e *Engine) visible(r *policy.Reader, m *meta) bool {
 		return true // the operator
 	}
 	return e.pol.Decide(*r, policy.DecodeFacts(m.facts, m.submitter)).Allow
+}
+
+// link records a relationship of interest.
+func (g *graph) link(r rel) {
+	g.rels[r.id] = r
+	g.out[r.source] = append(g.out[r.source], r.id)
+	g.in[r.target] = append(g.in[r.target], r.id)
+}
+
+// unlink forgets a relationship, if id is one.
+func (g *graph) unlink(id string) {
+	r, ok := g.rels[id]
+	if !ok {
+		return
+	}
+	delete(g.rels, id)
+	drop := func(m map[string][]string, k string) {
+		l := slices.DeleteFunc(m[k], func(x string) bool { return x == id })
+		if len(l) == 0 {
+			delete(m, k)
+		} else {
+			m[k] = l
+		}
+	}
+	drop(g.out, r.source)
+	drop(g.in, r.target)
 }

@@ -178,6 +178,27 @@ func TestEngine(t *testing.T) {
 	if st := e.Stats(); st.NotEvaluable != 1 {
 		t.Errorf("stats %+v", st)
 	}
+
+	// Context follows too: a new relationship adds to a hit, a revoked one
+	// leaves it.
+	w.put(t, ingest.Operator, relationship(4, "indicates", id("indicator", 6), id("malware", 1)))
+	must(t, e.Sync(ctx, nil))
+	want6 := id("indicator", 6) + " indicates PoisonIvy mitigated-by Reimage"
+	if got := names(e.Match(nil, domain("evil.example"), at)); len(got) != 2 || got[1] != want6 {
+		t.Errorf("after a new relationship: %v", got)
+	}
+	w.put(t, ingest.Operator, sdo("relationship", 3, 1, fmt.Sprintf(`,"relationship_type":"mitigates","source_ref":%q,"target_ref":%q,"revoked":true`, id("course-of-action", 2), id("malware", 1))))
+	must(t, e.Sync(ctx, nil))
+	if got := names(e.Match(nil, domain("evil.example"), at)); len(got) != 2 || got[1] != id("indicator", 6)+" indicates PoisonIvy" {
+		t.Errorf("after revoking a relationship: %v", got)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustMarking(t *testing.T, w *world, d policy.Distribution) string {
@@ -188,4 +209,33 @@ func mustMarking(t *testing.T, w *world, d policy.Distribution) string {
 	}
 	w.put(t, ingest.Operator, string(b))
 	return d.MarkingID()
+}
+
+// TestMatchWhileFollowing: Match goes on while changes are applied (run
+// with -race).
+func TestMatchWhileFollowing(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.put(t, ingest.Operator, indicator(1, 0, "[domain-name:value = 'evil.example']", ""), sdo("malware", 1, 0, `,"name":"M","is_family":true`))
+	e := detect.New(w.db, policy.Config{})
+	must(t, e.Load(ctx, nil))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; n < 2000; n++ {
+			if hits := e.Match(nil, domain("evil.example"), at); len(hits) == 0 {
+				t.Error("indicator 1 stopped matching")
+				return
+			}
+		}
+	}()
+	for n := 2; n < 40; n++ {
+		w.put(t, ingest.Operator, indicator(n, 0, "[domain-name:value = 'evil.example']", ""),
+			relationship(n, "indicates", id("indicator", n-1), id("malware", 1)))
+		must(t, e.Sync(ctx, nil))
+	}
+	<-done
+	if got := len(e.Match(nil, domain("evil.example"), at)); got != 39 {
+		t.Errorf("%d hits, want 39", got)
+	}
 }
