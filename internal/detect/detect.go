@@ -157,8 +157,11 @@ func (e *Engine) Load(ctx context.Context, bad func(id string, err error)) error
 	if err != nil {
 		return err
 	}
-	// The newest version of each object across collections.
-	latest := map[string]store.Version{}
+	// Each page is applied as it is read, keeping only the newest version
+	// of each object across collections (and its version time), so the
+	// load holds what the engine keeps plus one page, not every body.
+	newest := map[string]time.Time{}
+	var sg staged
 	for _, c := range colls {
 		q := store.Query{Collection: c.ID, Types: append([]string{"indicator"}, enrichTypes...), Limit: 5000}
 		for {
@@ -166,24 +169,24 @@ func (e *Engine) Load(ctx context.Context, bad func(id string, err error)) error
 			if err != nil {
 				return fmt.Errorf("detect: reading collection %s: %w", c.ID, err)
 			}
-			for _, v := range p.Versions {
-				if old, ok := latest[v.ID]; !ok || v.VersionTime.After(old.VersionTime) {
-					v.Seq, v.DateAdded = 0, time.Time{}
-					latest[v.ID] = v
+			e.gmu.Lock()
+			for i := range p.Versions {
+				v := &p.Versions[i]
+				if t, ok := newest[v.ID]; ok && !v.VersionTime.After(t) {
+					continue
 				}
+				newest[v.ID] = v.VersionTime
+				e.stage(&sg, v)
 			}
+			e.gmu.Unlock()
 			if !p.More {
 				break
 			}
 			q.After = p.Last
 		}
 	}
-	vs := make([]store.Version, 0, len(latest))
-	for _, v := range latest {
-		vs = append(vs, v)
-	}
-	clear(latest)
-	e.apply(vs, nil, bad)
+	clear(newest)
+	e.commit(&sg, bad)
 	e.applied.Store(st.LastSeq)
 	if err := e.sync(ctx, bad); err != nil {
 		return err
@@ -289,69 +292,103 @@ type body struct {
 	TargetRef  string    `json:"target_ref"`
 }
 
+// staged is a batch of changes to the index: indicators to add (the
+// newest version of each) and to remove, and the change in the count of
+// indicators of other pattern types.
+type staged struct {
+	add    map[string]match.Indicator
+	remove []string
+	other  int
+}
+
 // apply replaces the objects vs describe and removes gone, in the index
 // and the enrichment graph.
 func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error)) {
+	var sg staged
 	e.gmu.Lock()
-	g := &e.g
-	var add []match.Indicator
-	var remove []string
-	other := 0
-	// drop forgets an object; an indicator leaves the index.
-	drop := func(id string) {
-		if m, ok := g.objects[id]; ok && m.typ == "indicator" {
-			if m.pattern == "" {
-				other--
-			} else {
-				remove = append(remove, id)
-			}
-		}
-		delete(g.objects, id)
-		g.unlink(id)
-	}
 	for _, id := range gone {
-		drop(id)
+		e.drop(&sg, id)
 	}
-	for _, v := range vs {
-		var b body
-		if err := json.Unmarshal(v.Body, &b); err != nil || b.ID == "" {
-			continue // stored objects are valid STIX; nothing to enrich with
-		}
-		// A new version replaces the old one everywhere; the index
-		// replaces an indicator it is given again by itself.
-		if m, ok := g.objects[b.ID]; ok && m.typ == "indicator" && m.pattern == "" {
-			other--
-		}
-		if b.Revoked {
-			drop(b.ID)
-			continue
-		}
-		m := &meta{typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
-		switch b.Type {
-		case "relationship":
-			g.unlink(b.ID)
-			if b.RelType == "indicates" || b.RelType == "mitigates" {
-				g.link(rel{id: b.ID, kind: b.RelType, source: b.SourceRef, target: b.TargetRef})
-			}
-		case "indicator":
-			if b.PatternTyp != "stix" {
-				other++
-				if prev, ok := g.objects[b.ID]; ok && prev.pattern != "" {
-					remove = append(remove, b.ID)
-				}
-				break
-			}
-			m.pattern = b.Pattern
-			if e.warn != nil {
-				if p, err := pattern.Parse(b.Pattern); err == nil {
-					m.warnings = e.warn.Flag(p)
-				}
-			}
-			add = append(add, match.Indicator{ID: b.ID, Modified: b.Modified, Pattern: b.Pattern, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil})
-		}
-		g.objects[b.ID] = m
+	for i := range vs {
+		e.stage(&sg, &vs[i])
 	}
 	e.gmu.Unlock()
+	e.commit(&sg, bad)
+}
+
+// drop forgets an object; an indicator leaves the index. The caller holds
+// gmu.
+func (e *Engine) drop(sg *staged, id string) {
+	g := &e.g
+	if m, ok := g.objects[id]; ok && m.typ == "indicator" {
+		if m.pattern == "" {
+			sg.other--
+		}
+	}
+	if _, ok := sg.add[id]; ok {
+		delete(sg.add, id)
+	}
+	sg.remove = append(sg.remove, id)
+	delete(g.objects, id)
+	g.unlink(id)
+}
+
+// stage applies one version to the graph and stages its indicator. The
+// caller holds gmu.
+func (e *Engine) stage(sg *staged, v *store.Version) {
+	g := &e.g
+	var b body
+	if err := json.Unmarshal(v.Body, &b); err != nil || b.ID == "" {
+		return // stored objects are valid STIX; nothing to enrich with
+	}
+	if b.Revoked {
+		e.drop(sg, b.ID)
+		return
+	}
+	// A new version replaces the old one everywhere; the index replaces an
+	// indicator it is given again by itself.
+	if m, ok := g.objects[b.ID]; ok && m.typ == "indicator" && m.pattern == "" {
+		sg.other--
+	}
+	m := &meta{typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
+	switch b.Type {
+	case "relationship":
+		g.unlink(b.ID)
+		if b.RelType == "indicates" || b.RelType == "mitigates" {
+			g.link(rel{id: b.ID, kind: b.RelType, source: b.SourceRef, target: b.TargetRef})
+		}
+	case "indicator":
+		if b.PatternTyp != "stix" {
+			sg.other++
+			if prev, ok := g.objects[b.ID]; ok && prev.pattern != "" {
+				sg.remove = append(sg.remove, b.ID)
+			}
+			delete(sg.add, b.ID)
+			break
+		}
+		m.pattern = b.Pattern
+		if e.warn != nil {
+			if p, err := pattern.Parse(b.Pattern); err == nil {
+				m.warnings = e.warn.Flag(p)
+			}
+		}
+		if sg.add == nil {
+			sg.add = map[string]match.Indicator{}
+		}
+		sg.add[b.ID] = match.Indicator{ID: b.ID, Modified: b.Modified, Pattern: b.Pattern, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil}
+	}
+	g.objects[b.ID] = m
+}
+
+// commit hands a staged batch to the index.
+func (e *Engine) commit(sg *staged, bad func(string, error)) {
+	add := make([]match.Indicator, 0, len(sg.add))
+	for _, ind := range sg.add {
+		add = append(add, ind)
+	}
+	// An id both removed and added in one batch was replaced: the index
+	// applies removals after additions, so only true removals stay.
+	remove := slices.DeleteFunc(sg.remove, func(id string) bool { _, ok := sg.add[id]; return ok })
 	for _, err := range e.ix.Update(add, remove) {
 		if bad != nil {
 			var ie *match.IndicatorError
@@ -362,7 +399,7 @@ func (e *Engine) apply(vs []store.Version, gone []string, bad func(string, error
 			}
 		}
 	}
-	e.other.Add(int64(other))
+	e.other.Add(int64(sg.other))
 }
 
 // Stats reports what the engine holds.
