@@ -49,6 +49,10 @@
 // events read, matched and written) against a bare decode of the same
 // events; it too runs only with -only detect.
 //
+// The sync phase runs two `setu serve` processes and measures federation
+// sync between them (see syncFigures); it is not part of a default run
+// either; select it with -only sync.
+//
 // Input is generated deterministically (see Indicators), so two runs with
 // the same flags do the same work. Figures are for reading and comparing, not
 // for tests: the package's own test runs it at tiny sizes and checks only
@@ -202,7 +206,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // Phases are the parts of a run that Config.Only can select.
-var Phases = []string{"import", "read", "taxii", "policy", "match", "detect"}
+var Phases = []string{"import", "read", "taxii", "policy", "match", "detect",
+	"sync", // federation sync between two setu serve processes (sync.go)
+}
 
 // runs reports whether the configuration selects phase.
 func (c Config) runs(phase string) bool {
@@ -211,6 +217,9 @@ func (c Config) runs(phase string) bool {
 	}
 	if (phase == "match" || phase == "detect") && c.Only == nil {
 		return false // only when asked for: see the package documentation
+	}
+	if phase == "sync" && c.Only == nil {
+		return false // two setu serve processes: only when asked for
 	}
 	return c.Only == nil || slices.Contains(c.Only, phase)
 }
@@ -323,6 +332,12 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if cfg.runs("detect") {
 		if err := r.detect(ctx); err != nil {
+			return err
+		}
+	}
+
+	if cfg.runs("sync") {
+		if err := r.syncFigures(ctx); err != nil {
 			return err
 		}
 	}

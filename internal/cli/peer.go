@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -146,9 +149,7 @@ type peerState struct {
 	mode      string
 	schedule  string
 	contact   string
-	// sync is where per-collection cursors and lag will show once the sync
-	// engine records them; until then nothing syncs.
-	sync string
+	sync      string // objects in and out, refusals, errors
 }
 
 func peerStatus(ctx context.Context, e *env, args []string) int {
@@ -162,6 +163,17 @@ func peerStatus(ctx context.Context, e *env, args []string) int {
 		ps, err := db.ListPeers(ctx)
 		if err != nil {
 			return err
+		}
+		var sync map[string]federation.PeerStatus
+		if sdb, ok := db.(federation.StatusStore); ok {
+			all, err := federation.Status(ctx, sdb, time.Now())
+			if err != nil {
+				return err
+			}
+			sync = map[string]federation.PeerStatus{}
+			for _, s := range all {
+				sync[s.Peer] = s
+			}
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "PEER\tAGREEMENT\tMODE\tSCHEDULE\tLAST CONTACT\tSYNC")
@@ -182,8 +194,72 @@ func peerStatus(ctx context.Context, e *env, args []string) int {
 			case !errors.Is(err, store.ErrNotFound):
 				return err
 			}
+			if s, ok := sync[p.Name]; ok {
+				c := s.Counts
+				st.sync = fmt.Sprintf("in %d, duplicate %d, released %d, out %d, refused %d, withheld %d, errors %d",
+					c["in"], c["duplicate"], c["released"], c["out"], sumPrefix(c, "refused:"), sumPrefix(c, "withheld:"), c["errors"])
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.name, st.agreement, st.mode, st.schedule, st.contact, st.sync)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, p := range ps {
+			s, ok := sync[p.Name]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(e.stdout, "\n%s\n", p.Name)
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  DIRECTION\tCOLLECTION\tPOSITION\tBEHIND\tOBJECTS\tLAST SUCCESS\tLAG\tLAST ERROR")
+			for _, c := range s.Cursors {
+				pos := strconv.FormatInt(c.Seq, 10)
+				if c.Direction == store.SyncIn {
+					pos = "added after " + c.Added.Format(time.RFC3339Nano)
+					if c.Added.IsZero() {
+						pos = "start"
+					}
+				}
+				behind := "-"
+				if c.Behind >= 0 {
+					behind = strconv.FormatInt(c.Behind, 10)
+					if c.Behind >= federation.MaxBehind {
+						behind = ">=" + behind
+					}
+				}
+				last, lag := "never", "-"
+				if !c.LastSuccess.IsZero() {
+					last, lag = c.LastSuccess.Format(time.RFC3339), c.Lag.Round(time.Second).String()
+				}
+				errText := c.LastError
+				if errText == "" {
+					errText = "-"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Direction, c.Collection, pos, behind, c.Objects, last, lag, errText)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			var reasons []string
+			for _, k := range slices.Sorted(maps.Keys(s.Counts)) {
+				if strings.HasPrefix(k, "refused:") || strings.HasPrefix(k, "withheld:") || k == "skipped:path" {
+					reasons = append(reasons, fmt.Sprintf("%s %d", k, s.Counts[k]))
+				}
+			}
+			if len(reasons) > 0 {
+				fmt.Fprintf(e.stdout, "  refusals: %s\n", strings.Join(reasons, ", "))
+			}
+		}
+		return nil
 	})
+}
+
+func sumPrefix(m map[string]int64, prefix string) int64 {
+	var n int64
+	for k, v := range m {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
 }

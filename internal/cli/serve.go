@@ -131,6 +131,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); ts.Run(workCtx) }()
+	startSync(workCtx, e, db, ts, metrics, pol, auditLog, log, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

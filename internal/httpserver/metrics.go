@@ -21,6 +21,17 @@ type Metrics struct {
 	reqDur   map[string]*histogram // by endpoint
 	objects  map[string]uint64     // by outcome
 	ingest   *histogram
+	// collectors write further metric families that others keep (the
+	// sync engine's, read from the store), after the lock is released.
+	collectors []func(io.Writer)
+}
+
+// AddCollector adds a writer of further metric families to every
+// exposition; call before serving.
+func (m *Metrics) AddCollector(f func(io.Writer)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.collectors = append(m.collectors, f)
 }
 
 type reqKey struct {
@@ -95,6 +106,12 @@ func (m *Metrics) Ingested(added, duplicate, rejected int, d time.Duration) {
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	m.render(&b)
+	m.mu.Lock()
+	cs := slices.Clone(m.collectors)
+	m.mu.Unlock()
+	for _, c := range cs {
+		c(&b)
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
 }

@@ -276,6 +276,9 @@ func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws 
 	if len(raws) != len(st.Pendings) {
 		return fmt.Errorf("job %s: %d objects for %d pendings", id, len(raws), len(st.Pendings))
 	}
+	if name, ok := strings.CutPrefix(st.User, peerPrefix); ok && s.peers != nil {
+		return s.decidePeer(ctx, name, st, body)
+	}
 	start := time.Now()
 	w, err := s.writer(ctx, st.User)
 	if err != nil {

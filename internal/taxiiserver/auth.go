@@ -54,6 +54,9 @@ func (s *Server) authed(endpoint string, h func(http.ResponseWriter, *http.Reque
 // authenticate resolves the credentials of r. Every failure is the same 401:
 // the answer never says whether a user or token exists.
 func (s *Server) authenticate(r *http.Request) (store.Principal, error) {
+	if p, ok, err := s.peerPrincipal(r); ok || err != nil {
+		return p, err
+	}
 	p, err := s.auth.Authenticate(r)
 	if errors.Is(err, authn.ErrUnauthorized) {
 		return p, errUnauthorized
@@ -63,6 +66,9 @@ func (s *Server) authenticate(r *http.Request) (store.Principal, error) {
 
 // access is what p may do with collection c.
 func (s *Server) access(ctx context.Context, p store.Principal, c store.Collection) (read, write bool, err error) {
+	if name, ok := peerOf(p); ok {
+		return s.peers.PeerAccess(ctx, name, c.ID)
+	}
 	if p.User.Role == account.Admin {
 		return true, true, nil
 	}

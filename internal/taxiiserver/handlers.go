@@ -56,6 +56,9 @@ func (s *Server) method(w http.ResponseWriter, r *http.Request, ms ...string) bo
 // reader is the policy's view of an authenticated principal, with the
 // sharing groups its organisation belongs to.
 func (s *Server) reader(ctx context.Context, p store.Principal) (policy.Reader, error) {
+	if name, ok := peerOf(p); ok {
+		return peerReader(name), nil
+	}
 	groups, err := s.cfg.DB.OrgGroups(ctx, p.Org.ID)
 	if err != nil {
 		return policy.Reader{}, err
@@ -200,7 +203,12 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p store.Princip
 		return
 	}
 	dateHeaders(w, pg)
-	s.write(w, http.StatusOK, envelope(pg, next))
+	env, err := s.peerEnvelope(r.Context(), p, pg, envelope(pg, next))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.write(w, http.StatusOK, env)
 }
 
 func (s *Server) object(w http.ResponseWriter, r *http.Request, p store.Principal) {

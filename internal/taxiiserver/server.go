@@ -5,6 +5,10 @@
 // Contract:
 //   - Every request is authenticated (HTTP Basic with the user name and an API
 //     token as password, or a Bearer token); a 401 carries WWW-Authenticate.
+//   - With SetPeers, a partner node authenticates by the client certificate
+//     it presents in mutual TLS, pinned by its SHA-256; it reads as itself
+//     (the policy gate decides as that peer), sees only what the sync engine
+//     opens to it, and is served provenance beside the objects.
 //   - A collection the caller may neither read nor write does not exist for
 //     them (404); one they may not read gives 403 on reads, one they may not
 //     write 403 on POST and DELETE.
@@ -95,6 +99,8 @@ type Server struct {
 	slots chan struct{}
 	// ingested counts objects decided by POST jobs (for metrics).
 	metrics Metrics
+	// peers, when set, authenticates partner nodes by certificate.
+	peers Peers
 }
 
 // localJobs bounds the accepted POSTs waiting for this instance's worker;

@@ -1,0 +1,293 @@
+package federation
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/store"
+)
+
+// NodeSubmitter is the submitter (owner) recorded for objects received
+// from partner nodes: the origin node, so that only the origin may version
+// or revoke them whichever path they came by.
+func NodeSubmitter(node string) string { return "node:" + node }
+
+// originOf names the origin node of a stored version received from a
+// partner; ok is false for this node's own objects.
+func originOf(v *store.Version) (string, bool) { return strings.CutPrefix(v.Submitter, "node:") }
+
+// releasedBody is the only body a peer ever gets: an anonymous
+// submission's released form, else the object as stored.
+func releasedBody(v *store.Version) []byte {
+	if v.Released != nil {
+		return v.Released
+	}
+	return v.Body
+}
+
+// egress brings a peer's view up to date with the agreement's outbound
+// collections: each collection is followed by its commit-ordered sequence
+// from a durable cursor, so nothing committed is ever skipped, and a
+// version already in the view is a duplicate there and never re-sent.
+func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
+	view, err := e.ensureView(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	hash := a.Hash()
+	for _, name := range a.Outbound {
+		c, err := e.cfg.DB.Collection(ctx, name)
+		if err != nil {
+			return err
+		}
+		cur, err := e.cursor(ctx, p.Name, store.SyncOut, c.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Agreement != hash {
+			// What the previous terms withheld may now be released; what
+			// they released is a duplicate in the view.
+			cur.Seq, cur.Agreement = 0, hash
+		}
+		for {
+			pg, err := e.cfg.DB.Query(ctx, store.Query{Collection: c.ID, After: cur.Seq,
+				Versions: store.VersionFilter{All: true}, Limit: e.cfg.PageSize})
+			if err != nil {
+				return e.fail(ctx, cur, err)
+			}
+			if len(pg.Versions) == 0 {
+				break
+			}
+			n, err := e.release(ctx, p, a, view, pg.Versions)
+			if err != nil {
+				return e.fail(ctx, cur, err)
+			}
+			cur.Seq, cur.Objects, cur.LastError = pg.Last, cur.Objects+int64(n), ""
+			if n > 0 {
+				e.progress(p.Name)
+			}
+			if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
+				return err
+			}
+			if !pg.More {
+				break
+			}
+		}
+		cur.LastSuccess, cur.LastError = e.cfg.Now().UTC(), ""
+		if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// provInfo is what the stored provenance says of one version.
+type provInfo struct {
+	base  *Provenance     // as received, or the origin's signature
+	toP   bool            // a record as sent to this peer exists
+	nodes map[string]bool // every node on every path it came by
+}
+
+// release decides a batch of versions for the peer and puts those
+// released into its view; it returns how many were new to the view.
+func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view string, vs []store.Version) (int, error) {
+	withheld := map[string][]string{}
+	counts := map[string]int64{}
+	var cand []store.Version
+	// Objects of a collection share a few distinct facts: each is decided
+	// once per batch.
+	decided := map[string]policy.Decision{}
+	for i := range vs {
+		v := &vs[i]
+		if v.Type == "marking-definition" && isDistributionDef(v) {
+			// Every node derives these from the scope; they are never
+			// content to release.
+			continue
+		}
+		dk := v.Type + "\x00" + v.Submitter + "\x00" + string(v.Facts)
+		d, ok := decided[dk]
+		if !ok {
+			d = a.Releases(e.cfg.Policy, Object{Type: v.Type, Facts: policy.DecodeFacts(v.Facts, v.Submitter)})
+			decided[dk] = d
+		}
+		if !d.Allow {
+			withheld[d.Rule] = append(withheld[d.Rule], KeyOf(v))
+			counts["withheld:"+d.Rule]++
+			continue
+		}
+		cand = append(cand, *v)
+	}
+	keys := make([]string, len(cand))
+	var lookup []string
+	for i := range cand {
+		keys[i] = KeyOf(&cand[i])
+		if _, received := originOf(&cand[i]); received {
+			lookup = append(lookup, keys[i])
+		}
+	}
+	// Only what this node received has paths to check and records to
+	// forward; its own objects are signed afresh each time, and the store
+	// keeps the first signature, which is the one served.
+	info, err := e.provenanceInfo(ctx, lookup, p.Name)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		put      []store.Version
+		sign     [][]byte
+		signKeys []string
+		fwd      []Forward
+		fwdKeys  []string
+		signing  = map[string]bool{}
+	)
+	for i := range cand {
+		v := &cand[i]
+		k := keys[i]
+		in := info[k]
+		if in == nil {
+			in = &provInfo{}
+		}
+		origin, received := originOf(v)
+		switch {
+		case in.nodes[p.Name] || origin == p.Name:
+			// Never back along a path it came by.
+			counts["skipped:path"]++
+			continue
+		case in.toP:
+		case received && (in.base == nil || in.base.Origin.Node != origin):
+			// Without the provenance it arrived with (from its owner), the
+			// object's origin cannot be shown to the peer; this node will
+			// not pass it off as its own.
+			withheld["provenance-missing"] = append(withheld["provenance-missing"], k)
+			counts["withheld:provenance-missing"]++
+			continue
+		case received:
+			fwd = append(fwd, Forward{Body: releasedBody(v), Provenance: *in.base})
+			fwdKeys = append(fwdKeys, k)
+		case !signing[k]:
+			signing[k] = true
+			sign = append(sign, releasedBody(v))
+			signKeys = append(signKeys, k)
+		}
+		put = append(put, *v)
+	}
+	now := e.cfg.Now()
+	var recs []store.ProvenanceRecord
+	if len(sign) > 0 {
+		ps, err := Sign(e.cfg.Node.Signer(), now, sign)
+		if err != nil {
+			return 0, err
+		}
+		for i := range ps {
+			b, err := ps[i].Encode()
+			if err != nil {
+				return 0, err
+			}
+			recs = append(recs, store.ProvenanceRecord{Key: signKeys[i], Record: b})
+		}
+	}
+	if len(fwd) > 0 {
+		ps, err := AddHop(e.cfg.Node.Signer(), p.Name, now, fwd)
+		if err != nil {
+			return 0, err
+		}
+		for i := range ps {
+			b, err := ps[i].Encode()
+			if err != nil {
+				return 0, err
+			}
+			recs = append(recs, store.ProvenanceRecord{Key: fwdKeys[i], Route: p.Name, Record: b})
+		}
+	}
+	// Provenance is durable before the versions enter the view, so the
+	// peer is never served a version without it.
+	if _, err := e.cfg.DB.PutProvenance(ctx, recs); err != nil {
+		return 0, err
+	}
+	added := 0
+	var released []string
+	if len(put) > 0 {
+		res, err := e.cfg.DB.Put(ctx, view, put)
+		if err != nil {
+			return 0, err
+		}
+		for i, r := range res {
+			switch r.Outcome {
+			case store.Added:
+				added++
+				released = append(released, KeyOf(&put[i]))
+			case store.Rejected:
+				counts["withheld:store"]++
+				e.log.Warn("sync: version not put in the view", "peer", p.Name, "id", put[i].ID, "err", r.Err)
+			}
+		}
+	}
+	counts["released"] += int64(added)
+	if err := e.audit(ctx, p.Name, "release", "federation:egress", view, "agreement", released); err != nil {
+		return 0, err
+	}
+	for _, rule := range sortedKeys(withheld) {
+		if err := e.audit(ctx, p.Name, "withhold", "federation:egress", view, rule, withheld[rule]); err != nil {
+			return 0, err
+		}
+	}
+	return added, e.cfg.DB.AddSyncCounts(ctx, p.Name, counts)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// provenanceInfo reads the stored provenance of keys as it concerns peer.
+func (e *Engine) provenanceInfo(ctx context.Context, keys []string, peer string) (map[string]*provInfo, error) {
+	out := make(map[string]*provInfo, len(keys))
+	for _, k := range keys {
+		out[k] = &provInfo{nodes: map[string]bool{}}
+	}
+	recs, err := e.cfg.DB.Provenance(ctx, keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		in := out[r.Key]
+		if in == nil {
+			continue
+		}
+		switch {
+		case r.Route == peer:
+			in.toP = true
+			continue
+		case r.Route != "" && !strings.HasPrefix(r.Route, "<-"):
+			continue // as sent to another peer
+		}
+		pr, err := DecodeProvenance(r.Record)
+		if err != nil {
+			continue // a record this node cannot read proves nothing
+		}
+		for _, n := range pr.nodes() {
+			in.nodes[n] = true
+		}
+		if r.Route == "" {
+			in.base = pr
+		}
+	}
+	for _, in := range out {
+		// This node's own release is a path through it, not through the peer.
+		delete(in.nodes, e.cfg.Node.Name)
+	}
+	return out, nil
+}
+
+// isDistributionDef reports whether a stored marking definition is a Setu
+// distribution marking.
+func isDistributionDef(v *store.Version) bool {
+	m, err := policy.Interpret(v.ID, v.Body)
+	return err == nil && m.Kind == policy.KindDistribution
+}

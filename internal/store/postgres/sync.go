@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/setu-cti/setu/internal/store"
+)
+
+var _ store.Sync = (*DB)(nil)
+
+const cursorColumns = `peer, direction, collection, seq, added, agreement, objects, last_success, last_error, updated`
+
+func scanCursor(sc interface{ Scan(...any) error }) (store.SyncCursor, error) {
+	var (
+		c                  store.SyncCursor
+		agreement          []byte
+		added, lastSuccess *time.Time
+	)
+	if err := sc.Scan(&c.Peer, &c.Direction, &c.Collection, &c.Seq, &added, &agreement, &c.Objects, &lastSuccess, &c.LastError, &c.Updated); err != nil {
+		return c, err
+	}
+	copy(c.Agreement[:], agreement)
+	if added != nil {
+		c.Added = utc(*added)
+	}
+	if lastSuccess != nil {
+		c.LastSuccess = utc(*lastSuccess)
+	}
+	c.Updated = utc(c.Updated)
+	return c, nil
+}
+
+// SyncCursor returns one cursor; store.ErrNotFound if never set.
+func (db *DB) SyncCursor(ctx context.Context, peer, direction, collection string) (store.SyncCursor, error) {
+	c, err := scanCursor(db.pool.QueryRow(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
+		WHERE peer = $1 AND direction = $2 AND collection = $3`, peer, direction, collection))
+	if err != nil {
+		return c, fmt.Errorf("postgres: sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
+	}
+	return c, nil
+}
+
+// SetSyncCursor creates or replaces a cursor; store.ErrNotFound if the
+// peer is absent.
+func (db *DB) SetSyncCursor(ctx context.Context, c store.SyncCursor) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO sync_cursors (`+cursorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (peer, direction, collection) DO UPDATE SET seq = excluded.seq, added = excluded.added,
+			agreement = excluded.agreement, objects = excluded.objects, last_success = excluded.last_success,
+			last_error = excluded.last_error, updated = excluded.updated`,
+		c.Peer, c.Direction, c.Collection, c.Seq, nullTime(c.Added), c.Agreement[:], c.Objects,
+		nullTime(c.LastSuccess), c.LastError, db.now())
+	if err != nil {
+		return fmt.Errorf("postgres: sync cursor %s/%s/%s: %w", c.Peer, c.Direction, c.Collection, keyErr(err))
+	}
+	return nil
+}
+
+// SyncCursors lists cursors of one peer, or of all when peer is empty.
+func (db *DB) SyncCursors(ctx context.Context, peer string) ([]store.SyncCursor, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
+		WHERE $1 = '' OR peer = $1 ORDER BY peer, direction, collection`, peer)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sync cursors: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SyncCursor
+	for rows.Next() {
+		c, err := scanCursor(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: sync cursors: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AddSyncCounts adds deltas to a peer's counters in one transaction.
+func (db *DB) AddSyncCounts(ctx context.Context, peer string, deltas map[string]int64) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for name, d := range deltas {
+			if _, err := tx.Exec(ctx, `INSERT INTO sync_counts (peer, name, value) VALUES ($1, $2, $3)
+				ON CONFLICT (peer, name) DO UPDATE SET value = sync_counts.value + excluded.value`, peer, name, d); err != nil {
+				return keyErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: sync counts of %s: %w", peer, err)
+	}
+	return nil
+}
+
+// SyncCounts returns counters by peer.
+func (db *DB) SyncCounts(ctx context.Context, peer string) (map[string]map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT peer, name, value FROM sync_counts WHERE $1 = '' OR peer = $1`, peer)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sync counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var p, name string
+		var v int64
+		if err := rows.Scan(&p, &name, &v); err != nil {
+			return nil, fmt.Errorf("postgres: sync counts: %w", err)
+		}
+		if out[p] == nil {
+			out[p] = map[string]int64{}
+		}
+		out[p][name] = v
+	}
+	return out, rows.Err()
+}
+
+// PutProvenance stores records, keeping any already stored.
+func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([]bool, error) {
+	added := make([]bool, len(rs))
+	if len(rs) == 0 {
+		return added, nil
+	}
+	keys := make([]string, len(rs))
+	routes := make([]string, len(rs))
+	records := make([][]byte, len(rs))
+	for i, r := range rs {
+		keys[i], routes[i], records[i] = r.Key, r.Route, r.Record
+	}
+	rows, err := db.pool.Query(ctx, `INSERT INTO provenance (key, route, record)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT DO NOTHING RETURNING key, route`, keys, routes, records)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
+	}
+	defer rows.Close()
+	inserted := map[[2]string]bool{}
+	for rows.Next() {
+		var k, route string
+		if err := rows.Scan(&k, &route); err != nil {
+			return nil, fmt.Errorf("postgres: provenance: %w", err)
+		}
+		inserted[[2]string{k, route}] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
+	}
+	for i, r := range rs {
+		k := [2]string{r.Key, r.Route}
+		added[i] = inserted[k]
+		delete(inserted, k)
+	}
+	return added, nil
+}
+
+// Provenance returns the records of keys, of the given routes if any.
+func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	q := `SELECT key, route, record FROM provenance WHERE key = ANY($1)`
+	args := []any{keys}
+	if len(routes) > 0 {
+		q += ` AND route = ANY($2)`
+		args = append(args, routes)
+	}
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ProvenanceRecord
+	for rows.Next() {
+		var r store.ProvenanceRecord
+		if err := rows.Scan(&r.Key, &r.Route, &r.Record); err != nil {
+			return nil, fmt.Errorf("postgres: provenance: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

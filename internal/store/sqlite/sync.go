@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/setu-cti/setu/internal/store"
+)
+
+var _ store.Sync = (*DB)(nil)
+
+const cursorColumns = `peer, direction, collection, seq, added, agreement, objects, last_success, last_error, updated`
+
+func scanCursor(sc interface{ Scan(...any) error }) (store.SyncCursor, error) {
+	var (
+		c                           store.SyncCursor
+		agreement                   []byte
+		added, lastSuccess, updated int64
+	)
+	if err := sc.Scan(&c.Peer, &c.Direction, &c.Collection, &c.Seq, &added, &agreement, &c.Objects, &lastSuccess, &c.LastError, &updated); err != nil {
+		return c, err
+	}
+	copy(c.Agreement[:], agreement)
+	c.Added, c.LastSuccess, c.Updated = fromStored(added), fromStored(lastSuccess), fromStored(updated)
+	return c, nil
+}
+
+// SyncCursor returns one cursor; store.ErrNotFound if never set.
+func (db *DB) SyncCursor(ctx context.Context, peer, direction, collection string) (store.SyncCursor, error) {
+	c, err := scanCursor(db.r.QueryRowContext(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
+		WHERE peer = ? AND direction = ? AND collection = ?`, peer, direction, collection))
+	if err != nil {
+		return c, fmt.Errorf("sqlite: sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
+	}
+	return c, nil
+}
+
+// SetSyncCursor creates or replaces a cursor; store.ErrNotFound if the
+// peer is absent.
+func (db *DB) SetSyncCursor(ctx context.Context, c store.SyncCursor) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO sync_cursors (`+cursorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (peer, direction, collection) DO UPDATE SET seq = excluded.seq, added = excluded.added,
+			agreement = excluded.agreement, objects = excluded.objects, last_success = excluded.last_success,
+			last_error = excluded.last_error, updated = excluded.updated`,
+		c.Peer, c.Direction, c.Collection, c.Seq, toNanos(c.Added), c.Agreement[:], c.Objects,
+		toNanos(c.LastSuccess), c.LastError, toNanos(db.now()))
+	if err != nil {
+		return fmt.Errorf("sqlite: sync cursor %s/%s/%s: %w", c.Peer, c.Direction, c.Collection, fkErr(err))
+	}
+	return nil
+}
+
+// fkErr reads a foreign-key failure as the peer being absent.
+func fkErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+		return fmt.Errorf("%v: %w", err, store.ErrNotFound)
+	}
+	return err
+}
+
+// SyncCursors lists cursors of one peer, or of all when peer is empty.
+func (db *DB) SyncCursors(ctx context.Context, peer string) ([]store.SyncCursor, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
+		WHERE ? = '' OR peer = ? ORDER BY peer, direction, collection`, peer, peer)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sync cursors: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SyncCursor
+	for rows.Next() {
+		c, err := scanCursor(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: sync cursors: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AddSyncCounts adds deltas to a peer's counters in one transaction.
+func (db *DB) AddSyncCounts(ctx context.Context, peer string, deltas map[string]int64) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr("sync counts", err)
+	}
+	defer tx.Rollback()
+	for name, d := range deltas {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_counts (peer, name, value) VALUES (?, ?, ?)
+			ON CONFLICT (peer, name) DO UPDATE SET value = value + excluded.value`, peer, name, d); err != nil {
+			return fmt.Errorf("sqlite: sync counts of %s: %w", peer, fkErr(err))
+		}
+	}
+	return wrapErr("sync counts", tx.Commit())
+}
+
+// SyncCounts returns counters by peer.
+func (db *DB) SyncCounts(ctx context.Context, peer string) (map[string]map[string]int64, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT peer, name, value FROM sync_counts WHERE ? = '' OR peer = ?`, peer, peer)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sync counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var p, name string
+		var v int64
+		if err := rows.Scan(&p, &name, &v); err != nil {
+			return nil, fmt.Errorf("sqlite: sync counts: %w", err)
+		}
+		if out[p] == nil {
+			out[p] = map[string]int64{}
+		}
+		out[p][name] = v
+	}
+	return out, rows.Err()
+}
+
+// PutProvenance stores records, keeping any already stored, in one
+// transaction of multi-row inserts.
+func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([]bool, error) {
+	added := make([]bool, len(rs))
+	if len(rs) == 0 {
+		return added, nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrapErr("provenance", err)
+	}
+	defer tx.Rollback()
+	for start := 0; start < len(rs); start += provenanceChunk {
+		chunk := rs[start:min(start+provenanceChunk, len(rs))]
+		args := make([]any, 0, 3*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.Key, r.Route, r.Record)
+		}
+		q := `INSERT INTO provenance (key, route, record) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", len(chunk)-1) +
+			` ON CONFLICT DO NOTHING RETURNING key, route`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, wrapErr("provenance", err)
+		}
+		inserted := map[[2]string]bool{}
+		for rows.Next() {
+			var k, route string
+			if err := rows.Scan(&k, &route); err != nil {
+				rows.Close()
+				return nil, wrapErr("provenance", err)
+			}
+			inserted[[2]string{k, route}] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrapErr("provenance", err)
+		}
+		for i, r := range chunk {
+			k := [2]string{r.Key, r.Route}
+			// A record listed twice in one call is new once.
+			added[start+i] = inserted[k]
+			delete(inserted, k)
+		}
+	}
+	return added, wrapErr("provenance", tx.Commit())
+}
+
+// provenanceChunk bounds the parameters of one lookup.
+const provenanceChunk = 300
+
+// Provenance returns the records of keys, of the given routes if any.
+func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
+	var out []store.ProvenanceRecord
+	for len(keys) > 0 {
+		n := min(len(keys), provenanceChunk)
+		chunk := keys[:n]
+		keys = keys[n:]
+		args := make([]any, 0, n+len(routes))
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		q := `SELECT key, route, record FROM provenance WHERE key IN (?` + strings.Repeat(", ?", n-1) + `)`
+		if len(routes) > 0 {
+			q += ` AND route IN (?` + strings.Repeat(", ?", len(routes)-1) + `)`
+			for _, r := range routes {
+				args = append(args, r)
+			}
+		}
+		rows, err := db.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: provenance: %w", err)
+		}
+		for rows.Next() {
+			var r store.ProvenanceRecord
+			if err := rows.Scan(&r.Key, &r.Route, &r.Record); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: provenance: %w", err)
+			}
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: provenance: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Directions of a sync cursor.
+const (
+	// SyncOut: this node's egress to a peer, following one local
+	// collection; the position is the last collection sequence evaluated.
+	SyncOut = "out"
+	// SyncIn: this node's ingress from a peer, pulling one of the peer's
+	// collections; the position is the peer's X-TAXII-Date-Added-Last of
+	// the last page fully ingested.
+	SyncIn = "in"
+	// SyncPush: this node pushing its view to a peer's collection; the
+	// position is the last sequence of the view sent.
+	SyncPush = "push"
+)
+
+// SyncCursor is the durable progress of the sync engine for one peer, one
+// direction and one collection. A restart resumes from it, so everything
+// before it has been durably handled and everything after it will be.
+type SyncCursor struct {
+	Peer       string
+	Direction  string // SyncOut, SyncIn or SyncPush
+	Collection string // local collection id (out, push) or the peer's (in)
+	// Seq is the position of an out or push cursor; Added, of an in cursor.
+	Seq   int64
+	Added time.Time
+	// Agreement is the hash of the agreement an out cursor's position was
+	// evaluated under: a changed agreement starts egress over, since what
+	// it withheld before may now be released.
+	Agreement [32]byte
+	// Objects counts the objects moved under this cursor, in total.
+	Objects int64
+	// LastSuccess is when the cursor last caught up with everything
+	// available; LastError is the error of the last failed attempt, empty
+	// after a success.
+	LastSuccess time.Time
+	LastError   string
+	Updated     time.Time // set by the store
+}
+
+// ProvenanceRecord is the provenance kept for one object version: the
+// record it arrived with or its origin signature (Route empty), or the
+// record as sent on to one peer (Route the peer's name), or the record of
+// a later arrival by another path (Route "<-" and the sender's name).
+type ProvenanceRecord struct {
+	Key    string // the version's envelope key (federation.KeyOf)
+	Route  string
+	Record []byte // JSON
+}
+
+// Sync keeps the federation sync engine's state: cursors, counters and
+// provenance. Safe for concurrent use; every write is durable on return.
+type Sync interface {
+	// SyncCursor returns one cursor; ErrNotFound if never set.
+	SyncCursor(ctx context.Context, peer, direction, collection string) (SyncCursor, error)
+	// SetSyncCursor creates or replaces a cursor; Updated is set to the
+	// store's clock.
+	SetSyncCursor(ctx context.Context, c SyncCursor) error
+	// SyncCursors lists the cursors of a peer (every peer when peer is
+	// empty), ordered by peer, direction and collection.
+	SyncCursors(ctx context.Context, peer string) ([]SyncCursor, error)
+	// AddSyncCounts adds deltas to a peer's named counters (e.g.
+	// "refused:agreement-tlp"); counters start at zero.
+	AddSyncCounts(ctx context.Context, peer string, deltas map[string]int64) error
+	// SyncCounts returns a peer's counters (every peer's, keyed by peer,
+	// when peer is empty).
+	SyncCounts(ctx context.Context, peer string) (map[string]map[string]int64, error)
+	// PutProvenance stores records and reports, index for index, whether
+	// each was new; a record whose (Key, Route) is already stored is left
+	// as it is, so the first signature of a version is the one every later
+	// release carries.
+	PutProvenance(ctx context.Context, rs []ProvenanceRecord) ([]bool, error)
+	// Provenance returns the stored records of the given keys, for the
+	// given routes only when routes is not empty.
+	Provenance(ctx context.Context, keys []string, routes []string) ([]ProvenanceRecord, error)
+}
