@@ -74,6 +74,7 @@ type Stats struct {
 
 // meta is what the engine keeps of one object for enrichment and policy.
 type meta struct {
+	vt        time.Time // version time of the version applied
 	typ, name string
 	pattern   string
 	facts     []byte
@@ -215,12 +216,21 @@ func (e *Engine) sync(ctx context.Context, bad func(id string, err error)) error
 		if len(cs) == 0 {
 			return nil
 		}
+		// A version listed again (in another collection, or a partner's
+		// view) is already applied: only newer versions and removals
+		// need the store.
 		ids := map[string]bool{}
+		e.gmu.RLock()
 		for _, c := range cs {
-			if relevant(c.ID) {
-				ids[c.ID] = true
+			if !relevant(c.ID) {
+				continue
 			}
+			if m := e.g.objects[c.ID]; c.Kind == "add" && m != nil && !c.VersionTime.After(m.vt) {
+				continue
+			}
+			ids[c.ID] = true
 		}
+		e.gmu.RUnlock()
 		var vs []store.Version
 		var gone []string
 		for id := range ids {
@@ -350,7 +360,7 @@ func (e *Engine) stage(sg *staged, v *store.Version) {
 	if m, ok := g.objects[b.ID]; ok && m.typ == "indicator" && m.pattern == "" {
 		sg.other--
 	}
-	m := &meta{typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
+	m := &meta{vt: v.VersionTime, typ: b.Type, name: b.Name, facts: v.Facts, submitter: v.Submitter}
 	switch b.Type {
 	case "relationship":
 		g.unlink(b.ID)

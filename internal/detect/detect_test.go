@@ -239,3 +239,42 @@ func TestMatchWhileFollowing(t *testing.T) {
 		t.Errorf("%d hits, want 39", got)
 	}
 }
+
+// countingSource counts the versions the engine asks for.
+type countingSource struct {
+	detect.Source
+	current int
+}
+
+func (c *countingSource) Current(ctx context.Context, id string) (store.Version, error) {
+	c.current++
+	return c.Source.Current(ctx, id)
+}
+
+// TestSyncSkipsListedAgain: a version already applied and listed again in
+// another collection (a partner's view, say) costs no store read.
+func TestSyncSkipsListedAgain(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	objs := []string{indicator(1, 0, "[domain-name:value = 'evil.example']", ""), indicator(2, 0, "[domain-name:value = 'evil2.example']", "")}
+	w.put(t, ingest.Operator, objs...)
+	src := &countingSource{Source: w.db}
+	e := detect.New(src, policy.Config{})
+	must(t, e.Load(ctx, nil))
+	other := "4e0c1a52-0000-4000-8000-000000000002"
+	must(t, w.db.CreateCollection(ctx, store.Collection{ID: other, Alias: "view", Title: "view"}))
+	raws := [][]byte{[]byte(objs[0]), []byte(objs[1])}
+	if _, err := ingest.New(w.db, 0).Objects(ctx, other, raws); err != nil {
+		t.Fatal(err)
+	}
+	src.current = 0
+	must(t, e.Sync(ctx, nil))
+	if src.current != 0 {
+		t.Errorf("%d store reads for versions already applied", src.current)
+	}
+	w.put(t, ingest.Operator, indicator(1, 1, "[domain-name:value = 'evil3.example']", ""))
+	must(t, e.Sync(ctx, nil))
+	if src.current != 1 || len(e.Match(nil, domain("evil3.example"), at)) != 1 {
+		t.Errorf("a newer version: %d reads", src.current)
+	}
+}
