@@ -293,7 +293,10 @@ var (
 )
 
 func (n *benchNode) start(ctx context.Context) error {
-	cmd := exec.Command(n.bin, "serve", "--addr", "127.0.0.1:0")
+	// The nodes keep no indicator index: its cost (time and memory per
+	// indicator) is the detect phase's figure, and a relaying node may
+	// run without it.
+	cmd := exec.Command(n.bin, "serve", "--addr", "127.0.0.1:0", "--match=false")
 	cmd.Env = n.env()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -38,6 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	country := fs.String("country", envOr(e, "SETU_COUNTRY", "ZZ"), "the node's ISO 3166-1 alpha-2 country `code` (used when first initialised)")
 	maxBody := fs.Int64("max-content-length", 64<<20, "largest TAXII POST body in `bytes`")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	matching := fs.Bool("match", envOr(e, "SETU_MATCH", "true") != "false", "keep the indicator index for POST /manage/v1/match (memory grows with the indicators; false for a node that only stores and relays)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -97,7 +98,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 	// The indicator index is derived: built from the store at start and
 	// kept current by following the change log.
-	eng := detect.New(db, pol, detect.WithWarninglist(match.DefaultWarninglist()))
+	var eng *detect.Engine
+	if *matching {
+		eng = detect.New(db, pol, detect.WithWarninglist(match.DefaultWarninglist()))
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -135,6 +139,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if eng == nil {
+			return
+		}
 		bad := func(id string, err error) { log.Debug("indicator not evaluable", "id", id, "err", err) }
 		if err := eng.Load(workCtx, bad); err != nil {
 			if workCtx.Err() == nil {
