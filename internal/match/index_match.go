@@ -168,8 +168,8 @@ func (st *matchState) visit(path int32, v string) {
 
 func (st *matchState) probe(t *table, base bool, path int32, v string) {
 	if m := t.exactMap(path, kString); m != nil {
-		if p, ok := m[v]; ok {
-			st.postings(t, base, p, hitVal{path: path, kind: kString, v: v})
+		if ps, ok := m[v]; ok {
+			st.postings(t, base, ps.p, hitVal{path: path, kind: kString, v: v})
 		}
 	}
 	if t.hasBytes {
@@ -184,8 +184,8 @@ func (st *matchState) probeBytes(t *table, base bool, path int32, v string) {
 	for k := kHex; k <= kB64; k++ {
 		if m := t.exactMap(path, k); m != nil {
 			if b, ok := bytesOf(v, k == kHex); ok {
-				if p, ok := m[string(b)]; ok {
-					st.postings(t, base, p, hitVal{path: path, kind: k, v: v})
+				if ps, ok := m[string(b)]; ok {
+					st.postings(t, base, ps.p, hitVal{path: path, kind: k, v: v})
 				}
 			}
 		}
@@ -495,14 +495,15 @@ func dedupeTail(dst []string, start int) []string {
 
 func (s *snapshot) lookup(dst []string, t *table, base bool, path int32, v string, now int64) []string {
 	if m := t.exactMap(path, kString); m != nil {
-		if p, ok := m[v]; ok {
-			if p&(multiBit|relBit) == 0 && (!base || len(s.dead) == 0) {
-				// One live entry: the common case, inline.
-				if e := &t.entries[p]; e.form <= formDirect && e.validAt(now) {
-					dst = append(dst, e.id)
+		if ps, ok := m[v]; ok {
+			if ps.p&(multiBit|relBit) == 0 && (!base || len(s.dead) == 0) {
+				// One live entry: the common case, answered from the
+				// map slot alone (see posting).
+				if ps.id != "" && ps.from <= now && now < ps.until {
+					dst = append(dst, ps.id)
 				}
 			} else {
-				dst = s.appendDirect(dst, t, base, p, now)
+				dst = s.appendDirect(dst, t, base, ps.p, now)
 			}
 		}
 	}
@@ -522,8 +523,8 @@ func (s *snapshot) lookupBytes(dst []string, t *table, base bool, path int32, v 
 	for k := kHex; k <= kB64; k++ {
 		if m := t.exactMap(path, k); m != nil {
 			if b, ok := bytesOf(v, k == kHex); ok {
-				if p, ok := m[string(b)]; ok {
-					dst = s.appendDirect(dst, t, base, p, now)
+				if ps, ok := m[string(b)]; ok {
+					dst = s.appendDirect(dst, t, base, ps.p, now)
 				}
 			}
 		}

@@ -138,7 +138,7 @@ type table struct {
 	extra   map[uint32]*extra
 	// exact is indexed by path*nExactKinds+kind, nets by
 	// path*nNetKinds+kind-kSub; nil where no anchor uses the slot.
-	exact []map[string]uint32
+	exact []map[string]posting
 	nets  []*bart.Table[uint32]
 	// typed lists, per SCO type, the entries evaluated whenever an
 	// object of that type is observed.
@@ -157,7 +157,18 @@ func emptyTable() *table { return &table{ids: newIDIndex(0)} }
 // find returns the index of the entry for id.
 func (t *table) find(id string) (uint32, bool) { return t.ids.find(t.entries, id) }
 
-func (t *table) exactMap(path int32, k anchorKind) map[string]uint32 {
+// posting is what an exact-value key leads to: p, an entry index or a list
+// of them (multiBit), and, when p is one entry answered without evaluation,
+// that entry's id and validity copied beside it, so that Lookup's common
+// hit reads the map slot only and not also the entry array (a second
+// random memory access, about as costly as the map lookup itself).
+type posting struct {
+	p           uint32
+	id          string // set only for one direct entry
+	from, until int64
+}
+
+func (t *table) exactMap(path int32, k anchorKind) map[string]posting {
 	i := int(path)*int(nExactKinds) + int(k)
 	if i >= len(t.exact) {
 		return nil
@@ -205,17 +216,23 @@ func (b *builder) addExact(path int32, k anchorKind, key string, v uint32) {
 	i := int(path)*int(nExactKinds) + int(k)
 	m := t.exact[i]
 	if m == nil {
-		m = map[string]uint32{}
+		m = map[string]posting{}
 		t.exact[i] = m
 	}
 	if k != kString {
 		t.hasBytes = true
 	}
 	if old, ok := m[key]; ok {
-		m[key] = b.post(old, v)
+		m[key] = posting{p: b.post(old.p, v)}
 		return
 	}
-	m[key] = v
+	ps := posting{p: v}
+	if v&(multiBit|relBit) == 0 {
+		if e := &t.entries[v]; e.form <= formDirect {
+			ps.id, ps.from, ps.until = e.id, e.from, e.until
+		}
+	}
+	m[key] = ps
 }
 
 func (b *builder) addNet(path int32, k anchorKind, p netip.Prefix, v uint32) {
@@ -259,7 +276,7 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		entries: make([]entry, 0, n),
 		ids:     newIDIndex(n),
 		extra:   map[uint32]*extra{},
-		exact:   make([]map[string]uint32, len(reg.paths)*int(nExactKinds)),
+		exact:   make([]map[string]posting, len(reg.paths)*int(nExactKinds)),
 		nets:    make([]*bart.Table[uint32], len(reg.paths)*nNetKinds),
 		typed:   map[string][]uint32{},
 	}
@@ -289,7 +306,7 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		// Size the new maps once: most keys carry over.
 		for s, m := range old.exact {
 			if m != nil {
-				t.exact[s] = make(map[string]uint32, len(m)+len(over)/4)
+				t.exact[s] = make(map[string]posting, len(m)+len(over)/4)
 			}
 		}
 		re := func(p uint32) (uint32, bool) {
@@ -298,8 +315,8 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		}
 		for s, m := range old.exact {
 			path, k := int32(s/int(nExactKinds)), anchorKind(s%int(nExactKinds))
-			for key, p := range m {
-				old.postings(p, func(q uint32) {
+			for key, ps := range m {
+				old.postings(ps.p, func(q uint32) {
 					if r, ok := re(q); ok {
 						b.addExact(path, k, key, r)
 					}
