@@ -109,7 +109,8 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		dk := v.Type + "\x00" + v.Submitter + "\x00" + string(v.Facts)
 		d, ok := decided[dk]
 		if !ok {
-			d = a.Releases(e.cfg.Policy, Object{Type: v.Type, Facts: policy.DecodeFacts(v.Facts, v.Submitter)})
+			f := policy.DecodeFacts(v.Facts, v.Submitter)
+			d = a.Releases(e.cfg.Policy, Object{Type: v.Type, Facts: f, Residency: f.Resident})
 			decided[dk] = d
 		}
 		if !d.Allow {

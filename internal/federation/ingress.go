@@ -341,7 +341,7 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 		if o.Type == "marking-definition" && isDistributionMarking(o.ID, o.body()) {
 			// The vocabulary of distribution, not content: an object that
 			// names one is checked against the agreement itself.
-		} else if d := a.Releases(e.cfg.Policy, Object{Type: o.Type, Facts: facts}); !d.Allow {
+		} else if d := a.Releases(e.cfg.Policy, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
 			refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
 			continue
 		}

@@ -42,10 +42,17 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	in, jp := newNode(t, "IN", "IN"), newNode(t, "JP", "JP")
 	pair(t, in, jp, "pull")
 
-	green, amber, red, strict, clear := newID(), newID(), newID(), newID(), newID()
+	green, amber, red, strict, clear, resident := newID(), newID(), newID(), newID(), newID(), newID()
 	partnersID, partnersDef := distribution(t, policy.ScopePartners)
+	res := policy.Distribution{Resident: "IN"}
+	resDef, err := res.MarkingDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
 	in.importObjects("shared", []string{
 		partnersDef,
+		string(resDef),
+		indicator(resident, day0, []string{stix.TLPClear, res.MarkingID()}, ""),
 		indicator(green, day0, []string{stix.TLPGreen}, ""),
 		indicator(amber, day0, []string{stix.TLPAmber, partnersID}, ""),
 		indicator(red, day0, []string{stix.TLPRed}, ""),
@@ -98,7 +105,7 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	got := jp.versions("from-IN")
 	for _, v := range got {
 		switch v.ID {
-		case red, strict:
+		case red, strict, resident:
 			t.Errorf("%s crossed to JP", v.ID)
 		case anon:
 			if strings.Contains(string(v.Body), account.Org{ID: "acme"}.IdentityID()) {
@@ -121,8 +128,8 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	// IN's egress has evaluated everything once its cursor caught up.
 	waitFor(t, "IN's egress to catch up", 30*time.Second, func() bool { return behindZero(in.run("peer", "status")) }, in)
 	c := in.counts("JP")
-	if c["withheld:tlp-red"] != 1 || c["withheld:tlp-amber-strict"] != 1 {
-		t.Errorf("IN's counters for JP: %v, want one tlp-red and one tlp-amber-strict withheld", c)
+	if c["withheld:tlp-red"] != 1 || c["withheld:tlp-amber-strict"] != 1 || c["withheld:residency"] != 1 {
+		t.Errorf("IN's counters for JP: %v, want one tlp-red, one tlp-amber-strict and one residency withheld", c)
 	}
 	out := in.run("peer", "status")
 	if !strings.Contains(out, "withheld:tlp-red 1") || !strings.Contains(out, "out ") {

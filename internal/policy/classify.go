@@ -32,6 +32,10 @@ func Classify(markingRefs []string, resolve Resolver) (Facts, error) {
 		case KindDistribution:
 			d := m.Distribution
 			switch {
+			case d.Resident != "":
+				if !slices.Contains(f.Resident, d.Resident) {
+					f.Resident = append(f.Resident, d.Resident)
+				}
 			case len(d.Recipients) > 0:
 				f.Recipients = append(f.Recipients, d.Recipients...)
 			default:

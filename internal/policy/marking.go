@@ -34,10 +34,16 @@ type Distribution struct {
 	Group string
 	// Recipients are "user:NAME" or "org:ID" entries (TLP:RED recipients).
 	Recipients []string
+	// Resident is an ISO 3166-1 alpha-2 country code: the object is
+	// resident in that country and never leaves it (a residency marking,
+	// without a scope).
+	Resident string
 }
 
 func (d Distribution) key() string {
 	switch {
+	case d.Resident != "":
+		return "resident:" + d.Resident
 	case d.Scope == ScopeGroup:
 		return "group:" + d.Group
 	case len(d.Recipients) > 0:
@@ -50,6 +56,15 @@ func (d Distribution) key() string {
 
 // Validate checks a distribution's fields.
 func (d Distribution) Validate() error {
+	if d.Resident != "" {
+		if d.Scope != "" || len(d.Recipients) > 0 || d.Group != "" {
+			return fmt.Errorf("distribution: a residency marking names a country and nothing else")
+		}
+		if len(d.Resident) != 2 || strings.ToUpper(d.Resident) != d.Resident || strings.Trim(d.Resident, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			return fmt.Errorf("distribution: resident %q is not an upper-case ISO 3166-1 alpha-2 code", d.Resident)
+		}
+		return nil
+	}
 	if len(d.Recipients) > 0 {
 		if d.Scope != "" {
 			return fmt.Errorf("distribution: recipients go without a scope")
@@ -85,6 +100,7 @@ type extension struct {
 	Scope         Scope    `json:"scope,omitempty"`
 	Group         string   `json:"group,omitempty"`
 	Recipients    []string `json:"recipients,omitempty"`
+	Resident      string   `json:"resident,omitempty"`
 }
 
 // MarkingDefinition returns the STIX marking-definition for d: the same
@@ -103,7 +119,7 @@ func (d Distribution) MarkingDefinition() ([]byte, error) {
 		"created":      markingCreated,
 		"name":         name,
 		"extensions": map[string]any{
-			ExtensionID: extension{ExtensionType: "property-extension", Scope: d.Scope, Group: d.Group, Recipients: rs},
+			ExtensionID: extension{ExtensionType: "property-extension", Scope: d.Scope, Group: d.Group, Recipients: rs, Resident: d.Resident},
 		},
 	}
 	return json.Marshal(md, json.Deterministic(true))
@@ -155,7 +171,7 @@ func Interpret(id string, body []byte) (Marking, error) {
 		if err := json.Unmarshal(raw, &ext, json.RejectUnknownMembers(true)); err != nil {
 			return Marking{}, fmt.Errorf("marking %s: Setu distribution extension: %w", id, err)
 		}
-		d := Distribution{Scope: ext.Scope, Group: ext.Group, Recipients: ext.Recipients}
+		d := Distribution{Scope: ext.Scope, Group: ext.Group, Recipients: ext.Recipients, Resident: ext.Resident}
 		if err := d.Validate(); err != nil {
 			return Marking{}, fmt.Errorf("marking %s: %w", id, err)
 		}

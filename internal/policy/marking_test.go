@@ -109,3 +109,24 @@ func TestClassify(t *testing.T) {
 		t.Errorf("resolver failure not returned: %v", err)
 	}
 }
+
+func TestResidencyMarking(t *testing.T) {
+	d := Distribution{Resident: "IN"}
+	b, err := d.MarkingDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Interpret(d.MarkingID(), b)
+	if err != nil || m.Kind != KindDistribution || m.Distribution.Resident != "IN" {
+		t.Fatalf("Interpret: %+v, %v", m, err)
+	}
+	f, err := Classify([]string{d.MarkingID(), stix.TLPGreen}, func(string) ([]byte, error) { return b, nil })
+	if err != nil || len(f.Resident) != 1 || f.Resident[0] != "IN" || f.TLP != stix.TLPLevelGreen {
+		t.Errorf("Classify: %+v, %v", f, err)
+	}
+	for _, bad := range []Distribution{{Resident: "in"}, {Resident: "IND"}, {Resident: "IN", Scope: ScopePublic}} {
+		if _, err := bad.MarkingDefinition(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

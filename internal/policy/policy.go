@@ -22,6 +22,8 @@
 //	rule                 reader                               allowed when
 //	-------------------  -----------------------------------  ----------------------------------------------
 //	own                  a user of the submitter organisation  always
+//	residency            a peer node outside the countries     never (an object resident in a country stays
+//	                     the object is resident in             there, whatever its other markings say)
 //	unknown-marking      anyone else                           never (a marking the node cannot interpret)
 //	tlp-red              anyone else                           the reader is a named recipient (user or org),
 //	                                                           and never a peer node
@@ -56,6 +58,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/setu-cti/setu/internal/stix"
 )
@@ -107,6 +110,9 @@ type Facts struct {
 	// Via is the peer the object was received from, if any; ScopePartners
 	// objects from this node go one hop, so a received one is not relayed.
 	Via string
+	// Resident lists the countries the object is marked resident in: it
+	// never leaves them, whatever its other markings say.
+	Resident []string `json:",omitempty"`
 	// Unknown lists marking references the node cannot interpret.
 	Unknown []string
 	// Granular are the facts of the object's granular markings, one per
@@ -136,6 +142,9 @@ func deny(rule, reason string) Decision  { return Decision{Allow: false, Rule: r
 func (c Config) Decide(r Reader, f Facts) Decision {
 	if !r.IsPeer() && r.Org != "" && r.Org == f.Submitter {
 		return allow("own", "the reader's organisation submitted the object")
+	}
+	if r.IsPeer() && len(f.Resident) > 0 && !slices.Contains(f.Resident, r.Country) {
+		return deny("residency", "the object is marked resident in "+strings.Join(f.Resident, ", ")+" and never leaves it")
 	}
 	if len(f.Unknown) > 0 {
 		return deny("unknown-marking", "the object carries a marking this node cannot interpret ("+f.Unknown[0]+"); only its submitter may read it")

@@ -102,3 +102,22 @@ func TestGranularMarkingsWithhold(t *testing.T) {
 		t.Errorf("unknown granular marking: %+v", d)
 	}
 }
+
+// TestResidency: an object marked resident in a country is read by local
+// readers as its other markings allow and never by a peer node outside
+// that country.
+func TestResidency(t *testing.T) {
+	f := Facts{Submitter: "s", TLP: stix.TLPLevelClear, Resident: []string{"IN"}}
+	for name, r := range readers {
+		d := cfg.Decide(r, f)
+		if want := !r.IsPeer(); d.Allow != want {
+			t.Errorf("%s: %+v, want allow %v", name, d, want)
+		}
+		if r.IsPeer() && d.Rule != "residency" {
+			t.Errorf("%s: rule %s", name, d.Rule)
+		}
+	}
+	if d := cfg.Decide(Reader{Peer: "in-2", Country: "IN"}, f); !d.Allow {
+		t.Errorf("a peer node in the resident country: %+v", d)
+	}
+}
