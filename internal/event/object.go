@@ -4,63 +4,21 @@ import (
 	"crypto/sha1"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/setu-cti/setu/internal/match"
+	"github.com/setu-cti/setu/internal/stix"
 )
 
 // scoNamespace is the UUIDv5 namespace STIX 2.1 fixes for deterministic
 // SCO identifiers (part 2.9).
-var scoNamespace = [16]byte{0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7}
+var scoNamespace = [16]byte(stix.SCOIDNamespace)
 
 // eventNamespace is Setu's UUIDv5 namespace for the identifiers this
 // package derives itself: observations (from an event's raw bytes) and
 // SCOs of types without identifier-contributing properties.
 var eventNamespace = [16]byte{0xbb, 0xc2, 0x66, 0xad, 0x58, 0x38, 0x44, 0xc0, 0xb5, 0x58, 0xd3, 0xd6, 0xb8, 0xcf, 0x46, 0xcb}
-
-// idProps lists, per SCO type, the properties the specification derives
-// the deterministic identifier from, in the byte order of their names,
-// which is their order in the canonical JSON form.
-var idProps = map[string][]string{
-	"artifact":             {"hashes", "payload_bin"},
-	"autonomous-system":    {"number"},
-	"directory":            {"path"},
-	"domain-name":          {"value"},
-	"email-addr":           {"value"},
-	"email-message":        {"body", "from_ref", "subject"},
-	"file":                 {"extensions", "hashes", "name", "parent_directory_ref"},
-	"ipv4-addr":            {"value"},
-	"ipv6-addr":            {"value"},
-	"mac-addr":             {"value"},
-	"mutex":                {"name"},
-	"network-traffic":      {"dst_port", "dst_ref", "end", "extensions", "protocols", "src_port", "src_ref", "start"},
-	"software":             {"cpe", "name", "swid", "vendor", "version"},
-	"url":                  {"value"},
-	"user-account":         {"account_login", "account_type", "user_id"},
-	"windows-registry-key": {"key", "values"},
-	"x509-certificate":     {"hashes", "serial_number"},
-}
-
-// boxedTypes holds the type names as interface values made once, since
-// every object stores its type and boxing a string allocates.
-var boxedTypes = func() map[string]any {
-	m := map[string]any{}
-	for t := range idProps {
-		m[t] = t
-	}
-	for _, t := range []string{"process", "x509-certificate", "email-message", "user-account"} {
-		m[t] = t
-	}
-	return m
-}()
-
-// hashOrder is the order in which the specification picks the one hash
-// that contributes to an identifier.
-var hashOrder = []string{"MD5", "SHA-1", "SHA-256", "SHA-512"}
 
 // appendID appends typ--UUIDv5(ns, name) to dst.
 func appendID(dst []byte, typ string, ns *[16]byte, name []byte, scratch []byte) ([]byte, []byte) {
@@ -95,6 +53,9 @@ type builder struct {
 	// again, and hashing is most of an object's cost.
 	known map[string]string
 	key   []byte
+	// boxed holds the type names as interface values made once, since
+	// every object stores its type and boxing a string allocates.
+	boxed map[string]any
 }
 
 // maxKnown bounds builder.known; it starts afresh when full.
@@ -113,37 +74,14 @@ func (b *builder) reset() {
 // add computes the object's id, records the object unless one with that
 // id is present, and returns the id. props gains "type" and "id".
 func (b *builder) add(typ string, props map[string]any) string {
-	b.canon = b.canon[:0]
 	ns := &scoNamespace
-	names, known := idProps[typ]
-	b.canon = append(b.canon, '{')
-	n := 0
-	for _, name := range names {
-		v, ok := props[name]
-		if !ok {
-			continue
-		}
-		if name == "hashes" {
-			h, ok := v.(map[string]any)
-			if !ok || len(h) == 0 {
-				continue
-			}
-			v = oneHash(h)
-		}
-		if n > 0 {
-			b.canon = append(b.canon, ',')
-		}
-		n++
-		b.canon = appendCanonString(b.canon, name)
-		b.canon = append(b.canon, ':')
-		b.canon = appendCanon(b.canon, v)
-	}
-	b.canon = append(b.canon, '}')
-	if !known || n == 0 {
+	var known bool
+	b.canon, known = stix.AppendSCOIDName(b.canon[:0], typ, props)
+	if !known {
 		// The specification would have a random UUIDv4 here; a hash of
 		// the whole object keeps equal objects equal instead.
 		ns = &eventNamespace
-		b.canon = appendCanon(b.canon[:0], props)
+		b.canon = stix.AppendCanonical(b.canon[:0], props)
 	}
 	cache := ns == &scoNamespace && cachedTypes[typ]
 	var id string
@@ -167,11 +105,15 @@ func (b *builder) add(typ string, props map[string]any) string {
 		merge(b.objs[i].Props, props)
 		return b.objs[i].Ref
 	}
-	if t, ok := boxedTypes[typ]; ok {
-		props["type"] = t
-	} else {
-		props["type"] = typ
+	t, ok := b.boxed[typ]
+	if !ok {
+		if b.boxed == nil {
+			b.boxed = map[string]any{}
+		}
+		t = typ
+		b.boxed[typ] = t
 	}
+	props["type"] = t
 	props["id"] = id
 	b.objs = append(b.objs, match.Object{Ref: id, Type: typ, Props: props})
 	if b.index != nil {
@@ -249,139 +191,6 @@ func merge(dst, src map[string]any) {
 		}
 		dst[k] = hl
 	}
-}
-
-func oneHash(h map[string]any) map[string]any {
-	for _, k := range hashOrder {
-		if v, ok := h[k]; ok {
-			return map[string]any{k: v}
-		}
-	}
-	first := ""
-	for k := range h {
-		if first == "" || k < first {
-			first = k
-		}
-	}
-	return map[string]any{first: h[first]}
-}
-
-// appendCanon appends v in the RFC 8785 (JCS) form, for the values this
-// package builds: strings, int64, bools, lists and maps.
-func appendCanon(dst []byte, v any) []byte {
-	switch v := v.(type) {
-	case string:
-		return appendCanonString(dst, v)
-	case int64:
-		return strconv.AppendInt(dst, v, 10)
-	case bool:
-		return strconv.AppendBool(dst, v)
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendCanon(dst, e)
-		}
-		return append(dst, ']')
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, compareUTF16)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendCanonString(dst, k)
-			dst = append(dst, ':')
-			dst = appendCanon(dst, v[k])
-		}
-		return append(dst, '}')
-	}
-	return append(dst, "null"...)
-}
-
-// compareUTF16 orders strings by UTF-16 code units, as RFC 8785 sorts
-// member names; it differs from byte order only beyond the BMP.
-func compareUTF16(a, b string) int {
-	for a != "" && b != "" {
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
-		if ra != rb {
-			ua, ub := utf16Unit(ra), utf16Unit(rb)
-			if ua != ub {
-				if ua < ub {
-					return -1
-				}
-				return 1
-			}
-			if ra < rb {
-				return -1
-			}
-			return 1
-		}
-		a, b = a[na:], b[nb:]
-	}
-	return len(a) - len(b)
-}
-
-// utf16Unit is the first UTF-16 code unit of r.
-func utf16Unit(r rune) rune {
-	if r >= 0x10000 {
-		hi, _ := utf16.EncodeRune(r)
-		return hi
-	}
-	return r
-}
-
-func appendCanonString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\ufffd"...)
-				i++
-				start = i
-				continue
-			}
-			i += n
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // addrType tells ipv4-addr from ipv6-addr for an address or CIDR block;

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/setu-cti/setu/internal/stix"
 )
 
 func TestParseTime(t *testing.T) {
@@ -62,8 +64,8 @@ func TestCanon(t *testing.T) {
 		"c": "bad \xff byte",
 	}
 	want := `{"a":{"😀":"emoji","｡":"halfwidth"},"b":["x\"y\\z\n\t\u0001` + "\u2028" + `",-3,true],"c":"bad ` + "\ufffd" + ` byte"}`
-	if got := string(appendCanon(nil, v)); got != want {
-		t.Errorf("appendCanon:\n got %s\nwant %s", got, want)
+	if got := string(stix.AppendCanonical(nil, v)); got != want {
+		t.Errorf("stix.AppendCanonical:\n got %s\nwant %s", got, want)
 	}
 }
 

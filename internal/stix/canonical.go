@@ -9,6 +9,13 @@ import (
 	"unicode/utf8"
 )
 
+// AppendCanonical appends the RFC 8785 (JCS) serialization of v: a tree
+// as JSON decodes into any (maps, slices, strings, float64, bools, nil),
+// with int64 and int accepted for integers, as producers of observables
+// build them. Invalid UTF-8 in a string is written as U+FFFD, as
+// encoding/json writes it. It panics on any other type.
+func AppendCanonical(dst []byte, v any) []byte { return appendCanonical(dst, v) }
+
 // appendCanonical appends the RFC 8785 (JCS) serialization of a decoded
 // tree. Writing it from the tree Parse has already built saves re-reading
 // the input, which was a third of Parse's time. The tree holds only what
@@ -26,6 +33,10 @@ func appendCanonical(dst []byte, v any) []byte {
 		return appendCanonicalString(dst, v)
 	case float64:
 		return appendCanonicalNumber(dst, v)
+	case int64:
+		return strconv.AppendInt(dst, v, 10)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10)
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range v {
@@ -83,12 +94,24 @@ const hexDigits = "0123456789abcdef"
 
 // appendCanonicalString escapes as ECMAScript JSON.stringify does: the two
 // mandatory escapes, the short forms for control characters that have one,
-// \u00xx for the rest below U+0020, and everything else as UTF-8.
+// \u00xx for the rest below U+0020, and everything else as UTF-8 (a byte
+// that is not valid UTF-8, which no decoded tree holds, as U+FFFD).
 func appendCanonicalString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\ufffd"...)
+				start = i + 1
+				continue
+			}
+			i += n - 1
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}

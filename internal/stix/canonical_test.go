@@ -1,9 +1,11 @@
 package stix
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
 )
 
 // canonicalReference is the canonical form computed by the JSON library,
@@ -64,4 +66,35 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("canonical of %q\n got %s\nwant %s", raw, got, want)
 		}
 	})
+}
+
+// AppendSCOIDName is the name SCOID hashes: the same id for the same
+// properties, including Go integers and bytes that are not UTF-8.
+func TestAppendSCOIDName(t *testing.T) {
+	tests := []struct {
+		typ   string
+		props map[string]any
+		want  string // the name; "" when there is none
+	}{
+		{"ipv4-addr", map[string]any{"value": "198.51.100.7", "resolves_to_refs": []any{"x"}}, `{"value":"198.51.100.7"}`},
+		{"file", map[string]any{"name": "a.exe", "size": int64(3), "hashes": map[string]any{"SHA-256": "ab", "MD5": "cd"}}, `{"hashes":{"MD5":"cd"},"name":"a.exe"}`},
+		{"network-traffic", map[string]any{"src_port": int64(443), "protocols": []any{"tcp"}}, `{"protocols":["tcp"],"src_port":443}`},
+		{"domain-name", map[string]any{"value": "bad \xff.example"}, `{"value":"bad ` + "\ufffd" + `.example"}`},
+		{"process", map[string]any{"pid": int64(4)}, ""},
+		{"url", map[string]any{}, ""},
+	}
+	for _, tc := range tests {
+		name, ok := AppendSCOIDName([]byte("prefix"), tc.typ, tc.props)
+		if got := strings.TrimPrefix(string(name), "prefix"); got != tc.want || ok != (tc.want != "") {
+			t.Errorf("%s %v: %q %v, want %q", tc.typ, tc.props, got, ok, tc.want)
+			continue
+		}
+		id, idOK := SCOID(tc.typ, tc.props)
+		if idOK != ok {
+			t.Errorf("%s: SCOID ok %v", tc.typ, idOK)
+		}
+		if ok && id != tc.typ+"--"+uuid.NewSHA1(SCOIDNamespace, []byte(tc.want)).String() {
+			t.Errorf("%s: SCOID %s does not hash the name", tc.typ, id)
+		}
+	}
 }

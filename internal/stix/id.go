@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
 
-// scoNamespace is the UUIDv5 namespace the specification fixes for
+// SCOIDNamespace is the UUIDv5 namespace the specification fixes for
 // deterministic SCO identifiers.
-var scoNamespace = uuid.MustParse("00abedb4-aa42-466c-9c01-fed23315a9b7")
+var SCOIDNamespace = uuid.MustParse("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
 // ParseID splits a STIX identifier `TYPE--UUID`. It fails when the type is
 // not a valid STIX type name or the UUID is not an RFC 4122 variant UUID in
@@ -131,7 +132,54 @@ func SCOID(typ string, props map[string]any) (id string, ok bool) {
 		}
 	}
 	name := appendCanonical(nil, tree)
-	return typ + "--" + uuid.NewHash(sha1.New(), scoNamespace, name, 5).String(), true
+	return typ + "--" + uuid.NewHash(sha1.New(), SCOIDNamespace, name, 5).String(), true
+}
+
+// scoIDPropsCanonical lists scoIDProps' names in the order of the
+// canonical form (byte order: they are ASCII).
+var scoIDPropsCanonical = func() map[string][]string {
+	m := make(map[string][]string, len(scoIDProps))
+	for t, names := range scoIDProps {
+		m[t] = slices.Sorted(slices.Values(names))
+	}
+	return m
+}()
+
+// AppendSCOIDName appends the canonical JSON (RFC 8785) of the properties
+// of an SCO of type typ that contribute to its deterministic identifier:
+// the UUIDv5 name, in SCOIDNamespace, of the id SCOID gives. It is for
+// producers of many SCOs that cannot afford SCOID's allocations; props
+// holds the values AppendCanonical accepts. ok is false, and dst is
+// returned unchanged, when the type has no identifier-contributing
+// properties or none is present.
+func AppendSCOIDName(dst []byte, typ string, props map[string]any) (out []byte, ok bool) {
+	start := len(dst)
+	dst = append(dst, '{')
+	n := 0
+	for _, name := range scoIDPropsCanonical[typ] {
+		v, present := props[name]
+		if !present {
+			continue
+		}
+		if name == "hashes" {
+			h, isMap := v.(map[string]any)
+			if !isMap || len(h) == 0 {
+				continue
+			}
+			v = chooseHash(h)
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendCanonicalString(dst, name)
+		dst = append(dst, ':')
+		dst = appendCanonical(dst, v)
+	}
+	if n == 0 {
+		return dst[:start], false
+	}
+	return append(dst, '}'), true
 }
 
 func chooseHash(h map[string]any) map[string]any {
