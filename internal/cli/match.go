@@ -284,14 +284,7 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	if err != nil {
 		return fmt.Errorf("collection %q: %w", collName, err)
 	}
-	objs, err := s.Objects(time.Now(), func(id string) (detect.Previous, bool) {
-		v, err := db.Current(ctx, id)
-		if err != nil {
-			return detect.Previous{}, false
-		}
-		p, err := detect.ParsePrevious(v.Body)
-		return p, err == nil
-	})
+	objs, err := s.Objects(ctx, db, time.Now())
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/setu-cti/setu/internal/match"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 // Sightings aggregates hits into STIX sightings: one per indicator per
@@ -99,8 +102,8 @@ type Previous struct {
 	Modified    time.Time
 }
 
-// ParsePrevious reads the count and span of a stored sighting body.
-func ParsePrevious(body []byte) (Previous, error) {
+// parsePrevious reads the count and span of a stored sighting body.
+func parsePrevious(body []byte) (Previous, error) {
 	var p struct {
 		Count     int64     `json:"count"`
 		FirstSeen time.Time `json:"first_seen"`
@@ -122,13 +125,18 @@ func SightingID(indicator, identity string, start time.Time) string {
 	return "sighting--" + uuid.NewSHA1(sightingNS, []byte(indicator+"|"+identity+"|"+start.UTC().Format(time.RFC3339Nano))).String()
 }
 
+// Current is the part of the store Objects reads earlier versions from.
+type Current interface {
+	Current(ctx context.Context, id string) (store.Version, error)
+}
+
 // Objects returns the STIX objects to store: for each aggregate, its
-// observables, an observed-data and the sighting, in that order. previous
-// gives, for a sighting id, what an earlier stored version counted (ok
-// false when there is none); its count and span are folded in. now is the
-// new versions' modified time, moved just past an earlier version's when
-// the clock has not passed it.
-func (s *Sightings) Objects(now time.Time, previous func(id string) (Previous, bool)) ([][]byte, error) {
+// observables, an observed-data and the sighting, in that order. What an
+// earlier stored version of a sighting counted (read from st) is folded
+// in; a failure to read it is an error rather than a count started
+// afresh. now is the new versions' modified time, moved just past an
+// earlier version's when the clock has not passed it.
+func (s *Sightings) Objects(ctx context.Context, st Current, now time.Time) ([][]byte, error) {
 	now = now.UTC().Truncate(time.Millisecond)
 	keys := slices.SortedFunc(maps.Keys(s.agg), func(a, b sightingKey) int {
 		if c := strings.Compare(a.indicator, b.indicator); c != 0 {
@@ -143,7 +151,11 @@ func (s *Sightings) Objects(now time.Time, previous func(id string) (Previous, b
 		id := SightingID(k.indicator, s.identity, start)
 		count, first, last := a.count, a.first, a.last
 		mod := now
-		if p, ok := previous(id); ok {
+		p, ok, err := previous(ctx, st, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			if !p.Modified.Before(mod) {
 				mod = p.Modified.UTC().Add(time.Millisecond)
 			}
@@ -218,3 +230,19 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 
 // String describes a sightings batch for progress messages.
 func (s *Sightings) String() string { return fmt.Sprintf("%d sightings", len(s.agg)) }
+
+// previous reads what the stored version of sighting id counted; ok is
+// false when none is stored.
+func previous(ctx context.Context, st Current, id string) (p Previous, ok bool, err error) {
+	v, err := st.Current(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Previous{}, false, nil
+	}
+	if err != nil {
+		return Previous{}, false, err
+	}
+	if p, err = parsePrevious(v.Body); err != nil {
+		return Previous{}, false, fmt.Errorf("stored sighting %s: %w", id, err)
+	}
+	return p, true, nil
+}

@@ -199,14 +199,7 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 	} else if !g.Write && !isAdmin(p) {
 		return 0, errForbidden
 	}
-	objs, err := s.Objects(a.cfg.Now(), func(id string) (detect.Previous, bool) {
-		v, err := a.cfg.DB.Current(ctx, id)
-		if err != nil {
-			return detect.Previous{}, false
-		}
-		prev, err := detect.ParsePrevious(v.Body)
-		return prev, err == nil
-	})
+	objs, err := s.Objects(ctx, a.cfg.DB, a.cfg.Now())
 	if err != nil {
 		return 0, err
 	}
