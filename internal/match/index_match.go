@@ -53,6 +53,19 @@ type matchState struct {
 	// one is ob as a one-element list with canonical hash names, made
 	// when the first evaluation needs it.
 	one []Observation
+	// The walk queues its observed values and looks them up a chunk at
+	// a time (see batch).
+	queue  [lookupChunk]queued
+	queued int
+	b      batch
+}
+
+// queued is an observed value waiting for its lookup: object j's value v
+// of the property path.
+type queued struct {
+	path int32
+	j    int32
+	v    string
 }
 
 type candKey struct {
@@ -89,6 +102,7 @@ func (st *matchState) walk() {
 			st.typed(st.s.over, false, o.Type)
 		}
 	}
+	st.flush()
 }
 
 func (st *matchState) typed(t *table, base bool, typ string) {
@@ -158,20 +172,55 @@ func (st *matchState) reached(n *pnode, x any, prevKey string) {
 	st.descend(n, x, prevKey)
 }
 
-// visit looks an observed value up in both tables.
+// visit queues an observed value for its lookup in both tables.
+// Postponing it changes nothing but speed: a candidate's record of the
+// objects and values that hit it only needs them in walk order, which
+// flush keeps.
 func (st *matchState) visit(path int32, v string) {
-	st.probe(st.s.base, true, path, v)
-	if st.s.over != nil {
-		st.probe(st.s.over, false, path, v)
+	st.queue[st.queued] = queued{path: path, j: st.j, v: v}
+	if st.queued++; st.queued == lookupChunk {
+		st.flush()
 	}
+}
+
+// flush looks up the queued values.
+func (st *matchState) flush() {
+	n := st.queued
+	if n == 0 {
+		return
+	}
+	st.queued = 0
+	base, j := st.s.base, st.j
+	for i := range n {
+		q := &st.queue[i]
+		st.b.tabs[i], st.b.vals[i] = base.exactMap(q.path, kString), q.v
+	}
+	st.b.get(n)
+	for i := range n {
+		q := &st.queue[i]
+		st.j = q.j
+		if ps := st.b.out[i]; ps != nil {
+			st.postings(base, true, ps.p, hitVal{path: q.path, kind: kString, v: q.v})
+		}
+		st.probeOthers(base, true, q.path, q.v)
+		if st.s.over != nil {
+			st.probe(st.s.over, false, q.path, q.v)
+		}
+	}
+	st.j = j
 }
 
 func (st *matchState) probe(t *table, base bool, path int32, v string) {
 	if m := t.exactMap(path, kString); m != nil {
-		if ps, ok := m[v]; ok {
+		if ps, ok := m.get(v); ok {
 			st.postings(t, base, ps.p, hitVal{path: path, kind: kString, v: v})
 		}
 	}
+	st.probeOthers(t, base, path, v)
+}
+
+// probeOthers looks v up in t's tables other than exact strings.
+func (st *matchState) probeOthers(t *table, base bool, path int32, v string) {
 	if t.hasBytes {
 		st.probeBytes(t, base, path, v)
 	}
@@ -184,7 +233,7 @@ func (st *matchState) probeBytes(t *table, base bool, path int32, v string) {
 	for k := kHex; k <= kB64; k++ {
 		if m := t.exactMap(path, k); m != nil {
 			if b, ok := bytesOf(v, k == kHex); ok {
-				if ps, ok := m[string(b)]; ok {
+				if ps, ok := m.get(string(b)); ok {
 					st.postings(t, base, ps.p, hitVal{path: path, kind: k, v: v})
 				}
 			}
@@ -458,15 +507,35 @@ func (ix *Index) lookupAt(dst []string, p Property, value string, now int64) []s
 	}
 	s := ix.snap.Load()
 	start := len(dst)
-	dst = s.lookup(dst, s.base, true, p.id, value, now)
+	if m := s.base.exactMap(p.id, kString); m != nil {
+		if ps, ok := m.get(value); ok {
+			dst = s.appendPosting(dst, s.base, true, ps, now)
+		}
+	}
+	return ix.lookupRest(dst, start, s, p.id, value, now)
+}
+
+// lookupRest completes a lookup whose exact string match in the base table
+// is done (appended to dst from start): the base table's other kinds, the
+// overlay, duplicates and the warninglist.
+func (ix *Index) lookupRest(dst []string, start int, s *snapshot, path int32, value string, now int64) []string {
+	// The rarer tables are probed out of line, keeping the callers
+	// small: every instruction there delays the next lookup's memory
+	// accesses.
+	if s.base.hasBytes {
+		dst = s.lookupBytes(dst, s.base, true, path, value, now)
+	}
+	if s.base.hasNets {
+		dst = s.lookupNets(dst, s.base, true, path, value, now)
+	}
 	if s.over != nil {
-		dst = s.lookup(dst, s.over, false, p.id, value, now)
+		dst = s.lookup(dst, s.over, false, path, value, now)
 	}
 	if len(dst)-start > 1 {
 		dst = dedupeTail(dst, start)
 	}
 	if len(dst) > start && ix.cfg.wl != nil {
-		pp := s.reg.paths[p.id]
+		pp := s.reg.paths[path]
 		if _, ok := ix.cfg.wl.containsAt(pp.typ, pp.steps, value); ok {
 			return dst[:start]
 		}
@@ -495,21 +564,10 @@ func dedupeTail(dst []string, start int) []string {
 
 func (s *snapshot) lookup(dst []string, t *table, base bool, path int32, v string, now int64) []string {
 	if m := t.exactMap(path, kString); m != nil {
-		if ps, ok := m[v]; ok {
-			if ps.p&(multiBit|relBit) == 0 && (!base || len(s.dead) == 0) {
-				// One live entry: the common case, answered from the
-				// map slot alone (see posting).
-				if ps.id != "" && ps.from <= now && now < ps.until {
-					dst = append(dst, ps.id)
-				}
-			} else {
-				dst = s.appendDirect(dst, t, base, ps.p, now)
-			}
+		if ps, ok := m.get(v); ok {
+			dst = s.appendPosting(dst, t, base, ps, now)
 		}
 	}
-	// The rarer tables are probed out of line, keeping this function
-	// small: every instruction here delays the next lookup's memory
-	// accesses.
 	if t.hasBytes {
 		dst = s.lookupBytes(dst, t, base, path, v, now)
 	}
@@ -519,11 +577,24 @@ func (s *snapshot) lookup(dst []string, t *table, base bool, path int32, v strin
 	return dst
 }
 
+// appendPosting appends the ids of the live direct entries ps names.
+func (s *snapshot) appendPosting(dst []string, t *table, base bool, ps *posting, now int64) []string {
+	if ps.p&(multiBit|relBit) == 0 && (!base || len(s.dead) == 0) {
+		// One live entry: the common case, answered from the record
+		// alone (see posting).
+		if ps.id != "" && ps.from <= now && now < ps.until {
+			dst = append(dst, ps.id)
+		}
+		return dst
+	}
+	return s.appendDirect(dst, t, base, ps.p, now)
+}
+
 func (s *snapshot) lookupBytes(dst []string, t *table, base bool, path int32, v string, now int64) []string {
 	for k := kHex; k <= kB64; k++ {
 		if m := t.exactMap(path, k); m != nil {
 			if b, ok := bytesOf(v, k == kHex); ok {
-				if ps, ok := m[string(b)]; ok {
+				if ps, ok := m.get(string(b)); ok {
 					dst = s.appendDirect(dst, t, base, ps.p, now)
 				}
 			}

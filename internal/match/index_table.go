@@ -138,7 +138,7 @@ type table struct {
 	extra   map[uint32]*extra
 	// exact is indexed by path*nExactKinds+kind, nets by
 	// path*nNetKinds+kind-kSub; nil where no anchor uses the slot.
-	exact []map[string]posting
+	exact []*strTable
 	nets  []*bart.Table[uint32]
 	// typed lists, per SCO type, the entries evaluated whenever an
 	// object of that type is observed.
@@ -168,7 +168,7 @@ type posting struct {
 	from, until int64
 }
 
-func (t *table) exactMap(path int32, k anchorKind) map[string]posting {
+func (t *table) exactMap(path int32, k anchorKind) *strTable {
 	i := int(path)*int(nExactKinds) + int(k)
 	if i >= len(t.exact) {
 		return nil
@@ -195,9 +195,11 @@ func (t *table) postings(p uint32, f func(uint32)) {
 	}
 }
 
-// builder fills a new table.
+// builder fills a new table. Exact values are gathered in maps and frozen
+// into strTables when the table is complete.
 type builder struct {
-	t *table
+	t     *table
+	exact []map[string]posting
 }
 
 func (b *builder) post(old uint32, v uint32) uint32 {
@@ -214,10 +216,10 @@ func (b *builder) post(old uint32, v uint32) uint32 {
 func (b *builder) addExact(path int32, k anchorKind, key string, v uint32) {
 	t := b.t
 	i := int(path)*int(nExactKinds) + int(k)
-	m := t.exact[i]
+	m := b.exact[i]
 	if m == nil {
 		m = map[string]posting{}
-		t.exact[i] = m
+		b.exact[i] = m
 	}
 	if k != kString {
 		t.hasBytes = true
@@ -276,11 +278,11 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		entries: make([]entry, 0, n),
 		ids:     newIDIndex(n),
 		extra:   map[uint32]*extra{},
-		exact:   make([]map[string]posting, len(reg.paths)*int(nExactKinds)),
+		exact:   make([]*strTable, len(reg.paths)*int(nExactKinds)),
 		nets:    make([]*bart.Table[uint32], len(reg.paths)*nNetKinds),
 		typed:   map[string][]uint32{},
 	}
-	b := &builder{t: t}
+	b := &builder{t: t, exact: make([]map[string]posting, len(t.exact))}
 	addEntry := func(e *entry, x *extra) uint32 {
 		i := uint32(len(t.entries))
 		t.entries = append(t.entries, *e)
@@ -306,7 +308,7 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		// Size the new maps once: most keys carry over.
 		for s, m := range old.exact {
 			if m != nil {
-				t.exact[s] = make(map[string]posting, len(m)+len(over)/4)
+				b.exact[s] = make(map[string]posting, m.len()+len(over)/4)
 			}
 		}
 		re := func(p uint32) (uint32, bool) {
@@ -315,7 +317,10 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 		}
 		for s, m := range old.exact {
 			path, k := int32(s/int(nExactKinds)), anchorKind(s%int(nExactKinds))
-			for key, ps := range m {
+			if m == nil {
+				continue
+			}
+			for key, ps := range m.all() {
 				old.postings(ps.p, func(q uint32) {
 					if r, ok := re(q); ok {
 						b.addExact(path, k, key, r)
@@ -363,8 +368,12 @@ func buildTable(reg *registry, old *table, dead map[uint32]struct{}, over []*com
 			t.hasRel = true
 		}
 	}
-	for _, m := range t.exact {
-		t.keys += len(m)
+	for i, m := range b.exact {
+		if m != nil {
+			t.exact[i] = newStrTable(m)
+			t.keys += len(m)
+			b.exact[i] = nil // the map can go before the next is frozen
+		}
 	}
 	for _, nt := range t.nets {
 		if nt != nil {

@@ -529,6 +529,35 @@ func checkSeed(t *testing.T, seed uint64) {
 				t.Fatalf("seed %d, %s: Lookup(%s, %s, %q) differs (-want +got):\n%s", seed, stage, pr.typ, pr.path, v, d)
 			}
 		}
+		// LookupAll over more than one chunk, with queries that find
+		// nothing by construction among them.
+		at := g.at()
+		var qs []Query
+		var wants [][]string
+		for k := range 2*lookupChunk + 7 {
+			pr := lookupProbes[g.r.IntN(len(lookupProbes))]
+			v := g.lookupValue(pr.typ, pr.path)
+			p, err := ix.Property(pr.typ, pr.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := or.lookup(t, pr.typ, pr.path, v, at)
+			if k%23 == 5 {
+				p, want = Property{}, nil
+			}
+			qs = append(qs, Query{Property: p, Value: v})
+			wants = append(wants, want)
+		}
+		gots := make([][]string, len(qs))
+		for _, f := range ix.LookupAll(nil, qs, at) {
+			gots[f.Query] = append(gots[f.Query], f.ID)
+		}
+		for k := range qs {
+			slices.Sort(gots[k])
+			if d := cmp.Diff(wants[k], gots[k]); d != "" {
+				t.Fatalf("seed %d, %s: LookupAll query %d (%q) differs (-want +got):\n%s", seed, stage, k, qs[k].Value, d)
+			}
+		}
 		st := ix.Stats()
 		if st.Indicators != len(or.inds) {
 			t.Fatalf("seed %d, %s: Stats.Indicators = %d, want %d (%+v)", seed, stage, st.Indicators, len(or.inds), st)
