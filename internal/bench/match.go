@@ -31,6 +31,7 @@ const (
 	fullProbes       = 20_000    // observations in the full-pattern figure
 	unanchoredMax    = 1_000     // unanchored patterns in the largest unanchored index
 	matchProbes      = 1_000_000 // observables in the exact-value and IP figures
+	exactBatch       = 256       // observables per LookupAll call
 )
 
 // matchAt is the time matches are made at; every generated indicator is
@@ -47,9 +48,10 @@ type probe struct {
 // matchFigures measures the indicator index (match.Index) against bare
 // structures holding the same values, in this process:
 //
-//   - exact values: Lookup of domains, URLs and SHA-256 hashes among
-//     MatchN indicators, half the probes hitting, vs a bare
-//     map[string]struct{} of the same values;
+//   - exact values: LookupAll, in batches of exactBatch, of domains, URLs
+//     and SHA-256 hashes among MatchN indicators, half the probes hitting,
+//     vs a bare map[string]struct{} of the same values; Lookup of one
+//     value at a time beside it, for the record;
 //   - addresses: Lookup of IPv4 addresses among MatchN ISSUBSET indicators
 //     (single addresses and blocks), half hitting, vs a bare bart.Table
 //     holding the same blocks: netip.ParseAddr and Table.Lookup;
@@ -131,15 +133,19 @@ func (r *runner) exactFigures(rng *rand.Rand, gen Indicators, n int) (kept, bare
 		}
 		p.prop = props[k]
 	}
-	var hits, baseHits int
+	queries := make([]match.Query, len(probes))
+	for i := range probes {
+		queries[i] = match.Query{Property: probes[i].prop, Value: probes[i].value}
+	}
+	var allHits, oneHits, baseHits int
+	var found []match.Found
 	var dst []string
-	idxBest, baseBest := alternate(
+	best := alternateN(
 		func() {
-			hits = 0
-			for i := range probes {
-				p := &probes[i]
-				dst = ix.Lookup(dst[:0], p.prop, p.value, matchAt)
-				hits += len(dst)
+			allHits = 0
+			for lo := 0; lo < len(queries); lo += exactBatch {
+				found = ix.LookupAll(found[:0], queries[lo:min(lo+exactBatch, len(queries))], matchAt)
+				allHits += len(found)
 			}
 		},
 		func() {
@@ -149,19 +155,30 @@ func (r *runner) exactFigures(rng *rand.Rand, gen Indicators, n int) (kept, bare
 					baseHits++
 				}
 			}
+		},
+		func() {
+			oneHits = 0
+			for i := range probes {
+				p := &probes[i]
+				dst = ix.Lookup(dst[:0], p.prop, p.value, matchAt)
+				oneHits += len(dst)
+			}
 		})
-	if hits != baseHits || hits != countHits(probes) {
-		return 0, 0, fmt.Errorf("exact values: index found %d hits, bare map %d, expected %d", hits, baseHits, countHits(probes))
+	allBest, baseBest, oneBest := best[0], best[1], best[2]
+	if want := countHits(probes); allHits != want || oneHits != want || baseHits != want {
+		return 0, 0, fmt.Errorf("exact values: LookupAll found %d hits, Lookup %d, bare map %d, expected %d", allHits, oneHits, baseHits, want)
 	}
-	idxRate, baseRate := rate(len(probes), idxBest), rate(len(probes), baseBest)
-	r.printf("baseline  bare map[string]struct{} of the same %s values: %s obs/s (%s per lookup, %s probes, half hitting)",
+	idxRate, oneRate, baseRate := rate(len(probes), allBest), rate(len(probes), oneBest), rate(len(probes), baseBest)
+	r.printf("baseline  bare map[string]struct{} of the same %s values, one lookup per probe: %s obs/s (%s per lookup, %s probes, half hitting)",
 		comma(n), comma(int(baseRate)), nsPer(baseBest, len(probes)), comma(len(probes)))
 	r.figure(true, idxRate >= targetExactRate,
-		"exact     Index.Lookup among %s indicators (domains, URLs, SHA-256): %s obs/s on one goroutine, %s per lookup (target >= %s obs/s)",
-		comma(n), comma(int(idxRate)), nsPer(idxBest, len(probes)), comma(targetExactRate))
+		"exact     Index.LookupAll among %s indicators (domains, URLs, SHA-256), %d observables a call: %s obs/s on one goroutine, %s per observable (target >= %s obs/s)",
+		comma(n), exactBatch, comma(int(idxRate)), nsPer(allBest, len(probes)), comma(targetExactRate))
 	ratio := baseRate / idxRate
 	r.figure(true, ratio <= targetExactRatio,
-		"exact     Index.Lookup vs bare map: %.2f× as long per observable (target <= %.1f×)", ratio, targetExactRatio)
+		"exact     Index.LookupAll vs bare map: %.2f× as long per observable (target <= %.1f×)", ratio, targetExactRatio)
+	r.printf("          Index.Lookup of one observable a call: %s obs/s, %s each = %.2f× the bare map",
+		comma(int(oneRate)), nsPer(oneBest, len(probes)), baseRate/oneRate)
 	if err := r.exactMatch(ix, probes); err != nil {
 		return 0, 0, err
 	}
@@ -499,16 +516,25 @@ func sampleHeap() func() int64 {
 // alternate times a and b matchRounds times each, alternating, and returns
 // the best round of each.
 func alternate(a, b func()) (bestA, bestB time.Duration) {
-	bestA, bestB = time.Duration(1<<62), time.Duration(1<<62)
-	for range matchRounds {
-		start := time.Now()
-		a()
-		bestA = min(bestA, time.Since(start))
-		start = time.Now()
-		b()
-		bestB = min(bestB, time.Since(start))
+	best := alternateN(a, b)
+	return best[0], best[1]
+}
+
+// alternateN times each of fs matchRounds times, in turn, and returns the
+// best time of each.
+func alternateN(fs ...func()) []time.Duration {
+	best := make([]time.Duration, len(fs))
+	for i := range best {
+		best[i] = time.Duration(1 << 62)
 	}
-	return bestA, bestB
+	for range matchRounds {
+		for i, f := range fs {
+			start := time.Now()
+			f()
+			best[i] = min(best[i], time.Since(start))
+		}
+	}
+	return best
 }
 
 func nsPer(d time.Duration, n int) string { return dur(d / time.Duration(max(n, 1))) }
