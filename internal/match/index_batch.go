@@ -133,3 +133,35 @@ func keep(b byte) {
 		sink = b
 	}
 }
+
+// MatchAll does what Match does for each observation of obs, obs[i] at
+// at[i], and returns the hits of obs[i] as its i-th element. The values of
+// all the observations are looked up together, a chunk at a time, so that
+// a batch of small observations (an API request of single observables, a
+// buffer of log events) costs less per observation than Match one at a
+// time. It panics when at and obs differ in length. obs is only read.
+func (ix *Index) MatchAll(obs []Observation, at []time.Time) [][]Hit {
+	if len(at) != len(obs) {
+		panic("match: MatchAll needs one time per observation")
+	}
+	if len(obs) == 0 {
+		return nil
+	}
+	s := ix.snap.Load()
+	states := make([]matchState, len(obs))
+	group := make([]*matchState, len(obs))
+	for i := range obs {
+		states[i] = matchState{s: s, ob: &obs[i], now: nanos(at[i], math.MinInt64+1), group: group, k: int32(i)}
+		group[i] = &states[i]
+	}
+	var pr prober
+	for i := range states {
+		states[i].walk(&pr)
+	}
+	pr.flush(group[0], group)
+	out := make([][]Hit, len(obs))
+	for i := range states {
+		out[i] = states[i].hits(ix.cfg.wl)
+	}
+	return out
+}

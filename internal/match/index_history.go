@@ -35,8 +35,10 @@ func (ix *Index) Observe(ob *Observation, at time.Time) []Hit {
 	if ob == nil {
 		return nil
 	}
+	var pr prober
 	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1), rel: true}
-	st.walk()
+	st.walk(&pr)
+	pr.flush(&st, nil)
 	hits := st.hits(ix.cfg.wl)
 	var fired []Hit
 	for k := range st.cands {

@@ -19,8 +19,10 @@ func (ix *Index) Match(ob *Observation, at time.Time) []Hit {
 	if ob == nil {
 		return nil
 	}
+	var pr prober
 	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1)}
-	st.walk()
+	st.walk(&pr)
+	pr.flush(&st, nil)
 	return st.hits(ix.cfg.wl)
 }
 
@@ -53,19 +55,27 @@ type matchState struct {
 	// one is ob as a one-element list with canonical hash names, made
 	// when the first evaluation needs it.
 	one []Observation
-	// The walk queues its observed values and looks them up a chunk at
-	// a time (see batch).
-	queue  [lookupChunk]queued
-	queued int
-	b      batch
+	// The walk's values are looked up a chunk at a time by a prober, for
+	// this state alone or for group, the states of a MatchAll, where this
+	// one is group[k]. The prober is passed along the walk rather than
+	// kept here, so that it can live on the caller's stack.
+	group []*matchState
+	k     int32
+}
+
+// prober queues observed values and looks them up a chunk at a time (see
+// batch).
+type prober struct {
+	queue [lookupChunk]queued
+	n     int
+	b     batch
 }
 
 // queued is an observed value waiting for its lookup: object j's value v
-// of the property path.
+// of the property path, in the state k of a group.
 type queued struct {
-	path int32
-	j    int32
-	v    string
+	path, j, k int32
+	v          string
 }
 
 type candKey struct {
@@ -74,14 +84,14 @@ type candKey struct {
 }
 
 // walk visits every object of the observation along the registered paths.
-func (st *matchState) walk() {
+func (st *matchState) walk(pr *prober) {
 	reg := st.s.reg
 	var seen []string
 	for j := range st.ob.Objects {
 		o := &st.ob.Objects[j]
 		st.j = int32(j)
 		if root := reg.roots[o.Type]; root != nil {
-			st.descend(root, o.Props, "")
+			st.descend(pr, root, o.Props, "")
 		}
 		if len(st.s.base.typed) == 0 && (st.s.over == nil || len(st.s.over.typed) == 0) {
 			continue
@@ -102,7 +112,6 @@ func (st *matchState) walk() {
 			st.typed(st.s.over, false, o.Type)
 		}
 	}
-	st.flush()
 }
 
 func (st *matchState) typed(t *table, base bool, typ string) {
@@ -114,7 +123,7 @@ func (st *matchState) typed(t *table, base bool, typ string) {
 // descend applies n's children to v, a value n's own step reached (after
 // following a reference when n has children), as resolve does step by
 // step.
-func (st *matchState) descend(n *pnode, v any, prevKey string) {
+func (st *matchState) descend(pr *prober, n *pnode, v any, prevKey string) {
 	if n.hashes {
 		if m, ok := v.(map[string]any); ok {
 			v, _ = canonHashes(m)
@@ -125,13 +134,13 @@ func (st *matchState) descend(n *pnode, v any, prevKey string) {
 		if len(n.keys) <= len(v) {
 			for k, kid := range n.keys {
 				if x, ok := v[k]; ok && x != nil {
-					st.reached(kid, x, k)
+					st.reached(pr, kid, x, k)
 				}
 			}
 		} else {
 			for k, x := range v {
 				if kid, ok := n.keys[k]; ok && x != nil {
-					st.reached(kid, x, k)
+					st.reached(pr, kid, x, k)
 				}
 			}
 		}
@@ -139,13 +148,13 @@ func (st *matchState) descend(n *pnode, v any, prevKey string) {
 		for _, kid := range n.idx {
 			if kid.step.Kind == pattern.IndexStep {
 				if i := kid.step.Index; i >= 0 && i < int64(len(v)) && v[i] != nil {
-					st.reached(kid, v[i], prevKey)
+					st.reached(pr, kid, v[i], prevKey)
 				}
 				continue
 			}
 			for _, x := range v {
 				if x != nil {
-					st.reached(kid, x, prevKey)
+					st.reached(pr, kid, x, prevKey)
 				}
 			}
 		}
@@ -153,10 +162,10 @@ func (st *matchState) descend(n *pnode, v any, prevKey string) {
 }
 
 // reached handles value x at node n; prevKey is the last key step so far.
-func (st *matchState) reached(n *pnode, x any, prevKey string) {
+func (st *matchState) reached(pr *prober, n *pnode, x any, prevKey string) {
 	if n.path >= 0 {
 		if s, ok := x.(string); ok {
-			st.visit(n.path, s)
+			st.visit(pr, n.path, s)
 		}
 	}
 	if len(n.keys) == 0 && len(n.idx) == 0 {
@@ -169,45 +178,51 @@ func (st *matchState) reached(n *pnode, x any, prevKey string) {
 			return
 		}
 	}
-	st.descend(n, x, prevKey)
+	st.descend(pr, n, x, prevKey)
 }
 
-// visit queues an observed value for its lookup in both tables.
-// Postponing it changes nothing but speed: a candidate's record of the
-// objects and values that hit it only needs them in walk order, which
-// flush keeps.
-func (st *matchState) visit(path int32, v string) {
-	st.queue[st.queued] = queued{path: path, j: st.j, v: v}
-	if st.queued++; st.queued == lookupChunk {
-		st.flush()
+// visit queues an observed value for its lookup in both tables; the
+// caller of walk flushes the queue. Postponing the lookup changes nothing
+// but speed: a candidate's record of the objects and values that hit it
+// only needs them in walk order, which flush keeps.
+func (st *matchState) visit(pr *prober, path int32, v string) {
+	pr.queue[pr.n] = queued{path: path, j: st.j, k: st.k, v: v}
+	if pr.n++; pr.n == lookupChunk {
+		pr.flush(st, st.group)
 	}
 }
 
-// flush looks up the queued values.
-func (st *matchState) flush() {
-	n := st.queued
+// flush looks up the queued values, each for its state: group[k], or st
+// when group is nil. It leaves each state's j as it found it.
+func (pr *prober) flush(st *matchState, group []*matchState) {
+	n := pr.n
 	if n == 0 {
 		return
 	}
-	st.queued = 0
-	base, j := st.s.base, st.j
+	pr.n = 0
+	base := st.s.base
 	for i := range n {
-		q := &st.queue[i]
-		st.b.tabs[i], st.b.vals[i] = base.exactMap(q.path, kString), q.v
+		q := &pr.queue[i]
+		pr.b.tabs[i], pr.b.vals[i] = base.exactMap(q.path, kString), q.v
 	}
-	st.b.get(n)
+	pr.b.get(n)
 	for i := range n {
-		q := &st.queue[i]
-		st.j = q.j
-		if ps := st.b.out[i]; ps != nil {
-			st.postings(base, true, ps.p, hitVal{path: q.path, kind: kString, v: q.v})
+		q := &pr.queue[i]
+		t := st
+		if group != nil {
+			t = group[q.k]
 		}
-		st.probeOthers(base, true, q.path, q.v)
-		if st.s.over != nil {
-			st.probe(st.s.over, false, q.path, q.v)
+		j := t.j
+		t.j = q.j
+		if ps := pr.b.out[i]; ps != nil {
+			t.postings(base, true, ps.p, hitVal{path: q.path, kind: kString, v: q.v})
 		}
+		t.probeOthers(base, true, q.path, q.v)
+		if t.s.over != nil {
+			t.probe(t.s.over, false, q.path, q.v)
+		}
+		t.j = j
 	}
-	st.j = j
 }
 
 func (st *matchState) probe(t *table, base bool, path int32, v string) {

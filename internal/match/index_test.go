@@ -502,11 +502,17 @@ func checkSeed(t *testing.T, seed uint64) {
 	}
 	compare := func(stage string) {
 		t.Helper()
+		var (
+			batchObs  []Observation
+			batchAt   []time.Time
+			batchWant [][]Hit
+		)
 		for k := range 40 {
 			ob := g.observation(t, fmt.Sprintf("observed-data--%d", k))
 			at := g.at()
 			want := or.match(t, &ob, at)
 			got := ix.Match(&ob, at)
+			batchObs, batchAt, batchWant = append(batchObs, ob), append(batchAt, at), append(batchWant, got)
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("seed %d, %s, observation %d at %s: Match differs from evaluation (-want +got):\n%s\nobservation: %s",
 					seed, stage, k, at.Format(time.RFC3339), d, dumpObservation(&ob))
@@ -516,6 +522,13 @@ func checkSeed(t *testing.T, seed uint64) {
 				if d := cmp.Diff(raw.match(t, &ob, at), got); d != "" {
 					t.Fatalf("seed %d, %s: Match differs from raw evaluation without hash name variants (-want +got):\n%s", seed, stage, d)
 				}
+			}
+		}
+		// MatchAll of the same observations: the same hits as Match,
+		// with every observation's values looked up together.
+		for k, got := range ix.MatchAll(batchObs, batchAt) {
+			if d := cmp.Diff(batchWant[k], got); d != "" {
+				t.Fatalf("seed %d, %s: MatchAll differs from Match for observation %d (-want +got):\n%s", seed, stage, k, d)
 			}
 		}
 		for range 30 {
