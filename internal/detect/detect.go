@@ -432,6 +432,40 @@ func (e *Engine) Match(r *policy.Reader, ob *match.Observation, at time.Time) []
 	}
 	e.gmu.RLock()
 	defer e.gmu.RUnlock()
+	return e.related(r, hits)
+}
+
+// MatchAll does Match for each observation of obs, obs[i] at at[i] (the
+// engine's clock when zero; at may be nil), and returns the hits of obs[i]
+// as its i-th element. Matching a batch together is faster per
+// observation than one at a time (see match.Index.MatchAll).
+func (e *Engine) MatchAll(r *policy.Reader, obs []match.Observation, at []time.Time) [][]Hit {
+	if at != nil && len(at) != len(obs) {
+		panic("detect: MatchAll needs one time per observation")
+	}
+	now := e.now()
+	times := make([]time.Time, len(obs))
+	for i := range times {
+		if times[i] = now; at != nil && !at[i].IsZero() {
+			times[i] = at[i]
+		}
+	}
+	all := e.ix.MatchAll(obs, times)
+	out := make([][]Hit, len(obs))
+	e.gmu.RLock()
+	defer e.gmu.RUnlock()
+	for i, hits := range all {
+		if len(hits) > 0 {
+			out[i] = e.related(r, hits)
+		}
+	}
+	return out
+}
+
+// related turns the index's hits into the engine's, keeping those r may
+// see and adding what r may see of their relationships. The caller holds
+// gmu for reading.
+func (e *Engine) related(r *policy.Reader, hits []match.Hit) []Hit {
 	g := &e.g
 	out := make([]Hit, 0, len(hits))
 	for _, h := range hits {

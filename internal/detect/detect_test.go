@@ -145,6 +145,18 @@ func TestEngine(t *testing.T) {
 			if diff := cmp.Diff(tc.want, names(e.Match(tc.r, domain("evil.example"), at))); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
+			// MatchAll: the same hits per observation, none for the
+			// others; a zero time is the engine's clock.
+			obs := []match.Observation{*domain("good.example"), *domain("evil.example"), *domain("evil.example")}
+			all := e.MatchAll(tc.r, obs, []time.Time{at, at, {}})
+			if len(all) != 3 || len(all[0]) != 0 {
+				t.Fatalf("MatchAll: %d results, first %v", len(all), all)
+			}
+			for _, hits := range all[1:] {
+				if diff := cmp.Diff(tc.want, names(hits)); diff != "" {
+					t.Errorf("MatchAll (-want +got):\n%s", diff)
+				}
+			}
 		})
 	}
 	if got := e.Match(nil, domain("good.example"), at); len(got) != 0 {

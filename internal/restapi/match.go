@@ -105,12 +105,18 @@ func (a *API) matchObservations(w http.ResponseWriter, r *http.Request, p store.
 		sightings = detect.NewSightings(p.Org.IdentityID(), 24*time.Hour, []string{stix.TLPGreen})
 	}
 	var released []string
+	ats := make([]time.Time, len(obs))
 	for i := range obs {
-		at := obs[i].FirstObserved
-		if at.IsZero() {
-			at = now
+		if ats[i] = obs[i].FirstObserved; ats[i].IsZero() {
+			ats[i] = now
 		}
-		for _, h := range a.cfg.Detect.Match(&reader, &obs[i], at) {
+	}
+	// The whole batch is matched together: its values are looked up a
+	// chunk at a time (match.Index.MatchAll).
+	all := a.cfg.Detect.MatchAll(&reader, obs, ats)
+	for i := range obs {
+		at := ats[i]
+		for _, h := range all[i] {
 			resp.Matches = append(resp.Matches, matchHit{Observation: names[i], Indicator: h.Indicator, Pattern: h.Pattern,
 				Bindings: h.Bindings, Indicates: h.Indicates, MitigatedBy: h.MitigatedBy, Warnings: h.Warnings})
 			released = append(released, h.Indicator.ID)
