@@ -293,18 +293,30 @@ func (r *runner) exactMatch(ix *match.Index, probes []probe) error {
 			want++
 		}
 	}
-	got := 0
-	best, _ := alternate(func() {
+	ats := make([]time.Time, exactBatch)
+	for i := range ats {
+		ats[i] = matchAt
+	}
+	got, gotAll := 0, 0
+	best, bestAll := alternate(func() {
 		got = 0
 		for i := range obs {
 			got += len(ix.Match(&obs[i], matchAt))
 		}
-	}, func() {})
-	if got != want {
-		return fmt.Errorf("exact values: Match found %d hits, want %d", got, want)
+	}, func() {
+		gotAll = 0
+		for lo := 0; lo < len(obs); lo += exactBatch {
+			part := obs[lo:min(lo+exactBatch, len(obs))]
+			for _, hits := range ix.MatchAll(part, ats[:len(part)]) {
+				gotAll += len(hits)
+			}
+		}
+	})
+	if got != want || gotAll != want {
+		return fmt.Errorf("exact values: Match found %d hits, MatchAll %d, want %d", got, gotAll, want)
 	}
-	r.printf("          Index.Match of observations holding one of those observables: %s obs/s, %s each",
-		comma(int(rate(len(obs), best))), nsPer(best, len(obs)))
+	r.printf("          Index.Match of observations holding one of those observables: %s obs/s, %s each; MatchAll, %d a call: %s obs/s, %s each",
+		comma(int(rate(len(obs), best))), nsPer(best, len(obs)), exactBatch, comma(int(rate(len(obs), bestAll))), nsPer(bestAll, len(obs)))
 	return nil
 }
 
