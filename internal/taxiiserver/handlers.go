@@ -159,9 +159,26 @@ func (s *Server) page(r *http.Request, p store.Principal, c store.Collection, ep
 	return pg, next, nil
 }
 
-// dateHeaders sets the date-added headers from a non-empty page.
-func dateHeaders(w http.ResponseWriter, pg store.Page) {
+// dateHeaders sets the date-added headers: the date_added of the first and
+// the last object of the page. An empty page names no object. When the
+// request was bounded by added_after alone (no next), both headers of an
+// empty page carry that bound, so that a client which advances its cursor
+// from X-TAXII-Date-Added-Last keeps it where it was (nothing was added
+// after it) rather than finding the header missing. An empty page reached
+// through next carries none: its bound is a position, not a date, and the
+// client already holds the date of the page before.
+func dateHeaders(w http.ResponseWriter, r *http.Request, pg store.Page) {
 	if len(pg.Versions) == 0 {
+		q := r.URL.Query()
+		if q.Has(taxii.ParamNext) || q.Get(taxii.ParamAddedAfter) == "" {
+			return
+		}
+		t, err := taxii.ParseTimestamp(q.Get(taxii.ParamAddedAfter))
+		if err != nil {
+			return // page() refuses such a request before this
+		}
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(t))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(t))
 		return
 	}
 	w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(pg.Versions[0].DateAdded))
@@ -202,7 +219,7 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request, p store.Princip
 		s.fail(w, r, err)
 		return
 	}
-	dateHeaders(w, pg)
+	dateHeaders(w, r, pg)
 	env, err := s.peerEnvelope(r.Context(), p, pg, envelope(pg, next))
 	if err != nil {
 		s.fail(w, r, err)
@@ -242,7 +259,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request, p store.Principa
 		s.fail(w, r, errNotFound)
 		return
 	}
-	dateHeaders(w, pg)
+	dateHeaders(w, r, pg)
 	s.write(w, http.StatusOK, envelope(pg, next))
 }
 
@@ -298,7 +315,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, p store.Princi
 			MediaType: "application/stix+json;version=2.1",
 		})
 	}
-	dateHeaders(w, pg)
+	dateHeaders(w, r, pg)
 	s.write(w, http.StatusOK, out)
 }
 
@@ -321,7 +338,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, p store.Princi
 	for _, v := range pg.Versions {
 		out.Versions = append(out.Versions, versionString(v))
 	}
-	dateHeaders(w, pg)
+	dateHeaders(w, r, pg)
 	s.write(w, http.StatusOK, out)
 }
 
