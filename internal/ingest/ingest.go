@@ -353,7 +353,7 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	if w.Anonymous && !o.IsSCO() && o.CreatedByRef == w.Identity && w.Identity != Operator.Identity {
 		// Settled once, here: the released body is the only one anyone
 		// but the submitter is served, signed or sent to a partner.
-		rel, err := withCreator(o, Operator.Identity)
+		rel, err := anonymised(o, w.Identity, Operator.Identity)
 		if err != nil {
 			return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
 		}
