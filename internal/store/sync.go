@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 )
 
@@ -47,10 +48,17 @@ type SyncCursor struct {
 // record it arrived with or its origin signature (Route empty), or the
 // record as sent on to one peer (Route the peer's name), or the record of
 // a later arrival by another path (Route "<-" and the sender's name).
+//
+// The records of one batch may share a part (Shared: e.g. a signed Merkle
+// root and the tree hashes their proofs are made of); the store keeps each
+// distinct shared part once, however many records name it, and reading
+// returns it with every record that names it. The store reads neither
+// Record nor Shared.
 type ProvenanceRecord struct {
 	Key    string // the version's envelope key (federation.KeyOf)
 	Route  string
-	Record []byte // JSON
+	Record []byte
+	Shared []byte // nil: Record is whole
 }
 
 // Sync keeps the federation sync engine's state: cursors, counters and
@@ -70,12 +78,46 @@ type Sync interface {
 	// SyncCounts returns a peer's counters (every peer's, keyed by peer,
 	// when peer is empty).
 	SyncCounts(ctx context.Context, peer string) (map[string]map[string]int64, error)
-	// PutProvenance stores records and reports, index for index, whether
-	// each was new; a record whose (Key, Route) is already stored is left
-	// as it is, so the first signature of a version is the one every later
-	// release carries.
+	// PutProvenance stores records, with their shared parts, in one
+	// transaction and reports, index for index, whether each was new; a
+	// record whose (Key, Route) is already stored is left as it is, so the
+	// first signature of a version is the one every later release carries.
+	// A shared part is kept only if a new record names it.
 	PutProvenance(ctx context.Context, rs []ProvenanceRecord) ([]bool, error)
 	// Provenance returns the stored records of the given keys, for the
-	// given routes only when routes is not empty.
+	// given routes only when routes is not empty, each with its shared
+	// part (records naming the same part share one slice: read only).
 	Provenance(ctx context.Context, keys []string, routes []string) ([]ProvenanceRecord, error)
+}
+
+// SharedDigests returns, index for index, the SHA-256 of each record's
+// shared part (nil when it has none) and the distinct parts by digest,
+// for backends that keep shared parts by content. Records naming the same
+// slice cost one hash between them.
+func SharedDigests(rs []ProvenanceRecord) ([][]byte, map[[32]byte][]byte) {
+	type ref struct {
+		p *byte
+		n int
+	}
+	digests := make([][]byte, len(rs))
+	parts := map[[32]byte][]byte{}
+	seen := map[ref][]byte{}
+	for i, r := range rs {
+		if r.Shared == nil {
+			continue
+		}
+		k := ref{n: len(r.Shared)}
+		if len(r.Shared) > 0 {
+			k.p = &r.Shared[0]
+		}
+		d, ok := seen[k]
+		if !ok {
+			sum := sha256.Sum256(r.Shared)
+			parts[sum] = r.Shared
+			d = sum[:]
+			seen[k] = d
+		}
+		digests[i] = d
+	}
+	return digests, parts
 }

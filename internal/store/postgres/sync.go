@@ -120,49 +120,76 @@ func (db *DB) SyncCounts(ctx context.Context, peer string) (map[string]map[strin
 	return out, rows.Err()
 }
 
-// PutProvenance stores records, keeping any already stored.
+// PutProvenance stores records, keeping any already stored, and the
+// shared parts new records name, in one transaction.
 func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([]bool, error) {
 	added := make([]bool, len(rs))
 	if len(rs) == 0 {
 		return added, nil
 	}
+	digests, parts := store.SharedDigests(rs)
 	keys := make([]string, len(rs))
 	routes := make([]string, len(rs))
 	records := make([][]byte, len(rs))
 	for i, r := range rs {
 		keys[i], routes[i], records[i] = r.Key, r.Route, r.Record
 	}
-	rows, err := db.pool.Query(ctx, `INSERT INTO provenance (key, route, record)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT DO NOTHING RETURNING key, route`, keys, routes, records)
+	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: provenance: %w", err)
 	}
-	defer rows.Close()
+	defer tx.Rollback(ctx)
+	rows, err := tx.Query(ctx, `INSERT INTO provenance (key, route, record, shared)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING key, route`,
+		keys, routes, records, digests)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
+	}
 	inserted := map[[2]string]bool{}
 	for rows.Next() {
 		var k, route string
 		if err := rows.Scan(&k, &route); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("postgres: provenance: %w", err)
 		}
 		inserted[[2]string{k, route}] = true
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: provenance: %w", err)
 	}
+	var hashes, bodies [][]byte
+	needed := map[[32]byte]bool{}
 	for i, r := range rs {
 		k := [2]string{r.Key, r.Route}
+		// A record listed twice in one call is new once.
 		added[i] = inserted[k]
 		delete(inserted, k)
+		if d := digests[i]; added[i] && d != nil && !needed[[32]byte(d)] {
+			needed[[32]byte(d)] = true
+			hashes = append(hashes, d)
+			bodies = append(bodies, parts[[32]byte(d)])
+		}
+	}
+	if len(hashes) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO provenance_shared (hash, body)
+			SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING`, hashes, bodies); err != nil {
+			return nil, fmt.Errorf("postgres: provenance: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
 	}
 	return added, nil
 }
 
-// Provenance returns the records of keys, of the given routes if any.
+// Provenance returns the records of keys, of the given routes if any,
+// with their shared parts.
 func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	q := `SELECT key, route, record FROM provenance WHERE key = ANY($1)`
+	q := `SELECT key, route, record, shared FROM provenance WHERE key = ANY($1)`
 	args := []any{keys}
 	if len(routes) > 0 {
 		q += ` AND route = ANY($2)`
@@ -174,12 +201,51 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 	}
 	defer rows.Close()
 	var out []store.ProvenanceRecord
+	var hashes []string // of each record in out; "" when whole
 	for rows.Next() {
 		var r store.ProvenanceRecord
-		if err := rows.Scan(&r.Key, &r.Route, &r.Record); err != nil {
+		var h []byte
+		if err := rows.Scan(&r.Key, &r.Route, &r.Record, &h); err != nil {
 			return nil, fmt.Errorf("postgres: provenance: %w", err)
 		}
 		out = append(out, r)
+		hashes = append(hashes, string(h))
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: provenance: %w", err)
+	}
+	parts := map[string][]byte{}
+	var want [][]byte
+	for _, h := range hashes {
+		if _, ok := parts[h]; h != "" && !ok {
+			parts[h] = nil
+			want = append(want, []byte(h))
+		}
+	}
+	if len(want) > 0 {
+		rows, err := db.pool.Query(ctx, `SELECT hash, body FROM provenance_shared WHERE hash = ANY($1)`, want)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: provenance: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, body []byte
+			if err := rows.Scan(&h, &body); err != nil {
+				return nil, fmt.Errorf("postgres: provenance: %w", err)
+			}
+			parts[string(h)] = body
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("postgres: provenance: %w", err)
+		}
+	}
+	for i, h := range hashes {
+		if h == "" {
+			continue
+		}
+		if out[i].Shared = parts[h]; out[i].Shared == nil {
+			return nil, fmt.Errorf("postgres: provenance of %s: shared part %x missing", out[i].Key, h)
+		}
+	}
+	return out, nil
 }

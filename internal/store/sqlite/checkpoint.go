@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/url"
 	"sync"
+	"time"
 )
 
 // checkpointer copies committed WAL frames back into the database file on
@@ -25,6 +26,9 @@ type checkpointer struct {
 	wg   sync.WaitGroup
 	once sync.Once
 }
+
+// checkpointEvery is the least time between two background checkpoints.
+const checkpointEvery = 500 * time.Millisecond
 
 // walBackstop is the writer's automatic checkpoint threshold, in pages.
 const walBackstop = "wal_autocheckpoint(65536)"
@@ -60,6 +64,15 @@ func (c *checkpointer) run() {
 			// A failed checkpoint (the database is busy, or closing) is
 			// retried on the next commit, and the backstop bounds the WAL.
 			c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			// A checkpoint copies each page written since the last one
+			// once, however often it was written: under a stream of
+			// commits, spacing them out saves copying the pages every
+			// commit touches (counters, index tails) again and again.
+			select {
+			case <-c.stop:
+				return
+			case <-time.After(checkpointEvery):
+			}
 		}
 	}
 }

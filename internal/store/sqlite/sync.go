@@ -119,26 +119,32 @@ func (db *DB) SyncCounts(ctx context.Context, peer string) (map[string]map[strin
 	return out, rows.Err()
 }
 
-// PutProvenance stores records, keeping any already stored, in one
-// transaction of multi-row inserts.
+// PutProvenance stores records, keeping any already stored, and the
+// shared parts new records name, in one transaction of multi-row inserts.
 func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([]bool, error) {
 	added := make([]bool, len(rs))
 	if len(rs) == 0 {
 		return added, nil
 	}
+	digests, parts := store.SharedDigests(rs)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, wrapErr("provenance", err)
 	}
 	defer tx.Rollback()
+	needed := map[[32]byte]bool{}
 	for start := 0; start < len(rs); start += provenanceChunk {
 		chunk := rs[start:min(start+provenanceChunk, len(rs))]
-		args := make([]any, 0, 3*len(chunk))
-		for _, r := range chunk {
-			args = append(args, r.Key, r.Route, r.Record)
+		args := make([]any, 0, 4*len(chunk))
+		for i, r := range chunk {
+			var d any // NULL for a whole record
+			if digests[start+i] != nil {
+				d = digests[start+i]
+			}
+			args = append(args, r.Key, r.Route, r.Record, d)
 		}
-		q := `INSERT INTO provenance (key, route, record) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", len(chunk)-1) +
-			` ON CONFLICT DO NOTHING RETURNING key, route`
+		q := `INSERT OR IGNORE INTO provenance (key, route, record, shared) VALUES (?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1) +
+			` RETURNING key, route`
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, wrapErr("provenance", err)
@@ -161,6 +167,15 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 			// A record listed twice in one call is new once.
 			added[start+i] = inserted[k]
 			delete(inserted, k)
+			if added[start+i] && digests[start+i] != nil {
+				needed[[32]byte(digests[start+i])] = true
+			}
+		}
+	}
+	for d := range needed {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO provenance_shared (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+			d[:], parts[d]); err != nil {
+			return nil, wrapErr("provenance", err)
 		}
 	}
 	return added, wrapErr("provenance", tx.Commit())
@@ -169,9 +184,11 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 // provenanceChunk bounds the parameters of one lookup.
 const provenanceChunk = 300
 
-// Provenance returns the records of keys, of the given routes if any.
+// Provenance returns the records of keys, of the given routes if any,
+// with their shared parts.
 func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
 	var out []store.ProvenanceRecord
+	var hashes []string // of each record in out; "" when whole
 	for len(keys) > 0 {
 		n := min(len(keys), provenanceChunk)
 		chunk := keys[:n]
@@ -180,7 +197,7 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 		for _, k := range chunk {
 			args = append(args, k)
 		}
-		q := `SELECT key, route, record FROM provenance WHERE key IN (?` + strings.Repeat(", ?", n-1) + `)`
+		q := `SELECT key, route, record, shared FROM provenance WHERE key IN (?` + strings.Repeat(", ?", n-1) + `)`
 		if len(routes) > 0 {
 			q += ` AND route IN (?` + strings.Repeat(", ?", len(routes)-1) + `)`
 			for _, r := range routes {
@@ -193,15 +210,53 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 		}
 		for rows.Next() {
 			var r store.ProvenanceRecord
-			if err := rows.Scan(&r.Key, &r.Route, &r.Record); err != nil {
+			var h []byte
+			if err := rows.Scan(&r.Key, &r.Route, &r.Record, &h); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("sqlite: provenance: %w", err)
 			}
 			out = append(out, r)
+			hashes = append(hashes, string(h))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("sqlite: provenance: %w", err)
+		}
+	}
+	parts := map[string][]byte{}
+	var want []any
+	for _, h := range hashes {
+		if _, ok := parts[h]; h != "" && !ok {
+			parts[h] = nil
+			want = append(want, []byte(h))
+		}
+	}
+	for len(want) > 0 {
+		n := min(len(want), provenanceChunk)
+		rows, err := db.r.QueryContext(ctx, `SELECT hash, body FROM provenance_shared WHERE hash IN (`+marks(n)+`)`, want[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: provenance: %w", err)
+		}
+		for rows.Next() {
+			var h, body []byte
+			if err := rows.Scan(&h, &body); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: provenance: %w", err)
+			}
+			parts[string(h)] = body
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: provenance: %w", err)
+		}
+		want = want[n:]
+	}
+	for i, h := range hashes {
+		if h == "" {
+			continue
+		}
+		if out[i].Shared = parts[h]; out[i].Shared == nil {
+			return nil, fmt.Errorf("sqlite: provenance of %s: shared part %x missing", out[i].Key, h)
 		}
 	}
 	return out, nil

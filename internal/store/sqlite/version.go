@@ -213,6 +213,16 @@ type putter struct {
 
 	// heads holds the newest stored version of each object of the batch.
 	heads map[string]headRow
+	// stored holds what the batch needs of each version stored before the
+	// call, for the objects of the batch; inColl, the objects with a row in
+	// the collection before the call; listed, those given one by the call.
+	// Together they answer, without a statement, for the common case of a
+	// stored version listed in a collection that has no row of its object
+	// (a peer's view), and only that case.
+	stored     map[int64]storedRow
+	inColl     map[string]bool
+	listed     map[string]bool
+	audDecoded map[string][]string
 
 	// New versions not yet written, with the pks Put gave them; flushed
 	// before anything reads the versions table, and before their rows.
@@ -348,6 +358,19 @@ func (p *putter) storedAudience(pk int64) ([]string, error) {
 	return decodeAudience(enc)
 }
 
+// decodeAudience reads a stored audience, decoding each distinct one once
+// per call: a batch's versions share a few.
+func (p *putter) decodeAudience(enc sql.NullString) ([]string, error) {
+	if keys, ok := p.audDecoded[enc.String]; ok && enc.Valid {
+		return keys, nil
+	}
+	keys, err := decodeAudience(enc)
+	if err == nil && enc.Valid {
+		p.audDecoded[enc.String] = keys
+	}
+	return keys, err
+}
+
 // decodeAudience reads the stored form of a version's audience keys.
 func decodeAudience(enc sql.NullString) ([]string, error) {
 	if !enc.Valid || enc.String == "" {
@@ -370,6 +393,12 @@ type headRow struct {
 	owner string
 }
 
+// storedRow is what Put needs of a version stored before the call.
+type storedRow struct {
+	audience sql.NullString
+	inColl   bool // listed in the collection
+}
+
 // headChunk is how many ids one prefetch statement looks up.
 const headChunk = 400
 
@@ -380,6 +409,11 @@ const headChunk = 400
 // versions of the same object in the batch see the earlier ones.
 func (p *putter) prefetchHeads(tx *sql.Tx, vs []store.Version) error {
 	p.heads = make(map[string]headRow, len(vs))
+	p.stored = map[int64]storedRow{}
+	p.inColl = map[string]bool{}
+	p.listed = map[string]bool{}
+	p.audDecoded = map[string][]string{}
+	pkID := map[int64]string{}
 	ids := make([]any, 0, len(vs))
 	for i := range vs {
 		if _, ok := p.heads[vs[i].ID]; !ok && vs[i].ID != "" {
@@ -389,7 +423,7 @@ func (p *putter) prefetchHeads(tx *sql.Tx, vs []store.Version) error {
 	}
 	for len(ids) > 0 {
 		n := min(len(ids), headChunk)
-		q := `SELECT id, pk, vtime, hash, revoked, submitter FROM versions WHERE id IN (` + marks(n) + `)`
+		q := `SELECT id, pk, vtime, hash, revoked, submitter, audience FROM versions WHERE id IN (` + marks(n) + `)`
 		rows, err := tx.QueryContext(p.ctx, q, ids[:n]...)
 		if err != nil {
 			return err
@@ -397,10 +431,13 @@ func (p *putter) prefetchHeads(tx *sql.Tx, vs []store.Version) error {
 		for rows.Next() {
 			var id string
 			var h headRow
-			if err := rows.Scan(&id, &h.pk, &h.vt, &h.hash, &h.rev, &h.owner); err != nil {
+			var sr storedRow
+			if err := rows.Scan(&id, &h.pk, &h.vt, &h.hash, &h.rev, &h.owner, &sr.audience); err != nil {
 				rows.Close()
 				return err
 			}
+			p.stored[h.pk] = sr
+			pkID[h.pk] = id
 			if cur := p.heads[id]; !cur.found || h.vt > cur.vt {
 				h.found = true
 				p.heads[id] = h
@@ -410,6 +447,35 @@ func (p *putter) prefetchHeads(tx *sql.Tx, vs []store.Version) error {
 			return err
 		}
 		ids = ids[n:]
+	}
+	// Which of those versions the collection lists: through its own
+	// index, whose entries for the batch's versions are few and close.
+	pks := make([]any, 0, len(pkID))
+	for pk := range pkID {
+		pks = append(pks, pk)
+	}
+	for len(pks) > 0 {
+		n := min(len(pks), headChunk)
+		rows, err := tx.QueryContext(p.ctx, `SELECT version_pk FROM collection_rows WHERE collection = ? AND version_pk IN (`+marks(n)+`)`,
+			append([]any{p.coll}, pks[:n]...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var pk int64
+			if err := rows.Scan(&pk); err != nil {
+				rows.Close()
+				return err
+			}
+			sr := p.stored[pk]
+			sr.inColl = true
+			p.stored[pk] = sr
+			p.inColl[pkID[pk]] = true
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		pks = pks[n:]
 	}
 	return nil
 }
@@ -543,7 +609,14 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		}
 	}
 
-	if stored {
+	sr, known := p.stored[pk]
+	// Known: stored before the call, so its rows are as prefetched unless
+	// this call listed its object.
+	known = known && stored && !p.listed[v.ID]
+	if stored && known && sr.inColl {
+		return store.Result{Outcome: store.Duplicate}, nil
+	}
+	if stored && !known {
 		// The version may be listed by a pending row of this very batch.
 		if err := p.flush(); err != nil {
 			return store.Result{}, wrapErr("put", err)
@@ -560,7 +633,12 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	// The audience of the row: a new version's own keys, or those stored
 	// with the version when it was first stored, whatever this call says.
 	var keys []string
-	if stored {
+	switch {
+	case known:
+		if keys, err = p.decodeAudience(sr.audience); err != nil {
+			return store.Result{}, wrapErr("put", err)
+		}
+	case stored:
 		if err := p.flushVersions(); err != nil {
 			return store.Result{}, wrapErr("put", err)
 		}
@@ -601,7 +679,8 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	}
 
 	first, last := true, true
-	if !newObject {
+	// An object with no row in the collection has nothing to displace.
+	if !newObject && (p.inColl[v.ID] || p.listed[v.ID]) {
 		// ends reads and updates the object's rows, which may be pending.
 		if err := p.flush(); err != nil {
 			return store.Result{}, wrapErr("put", err)
@@ -612,6 +691,7 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	}
 	p.pending = append(p.pending, pendingRow{seq: seq, pk: pk, dateAdded: dateAdded, vt: vt,
 		id: v.ID, typ: v.Type, first: first, last: last})
+	p.listed[v.ID] = true
 	for _, k := range keys {
 		p.audience = append(p.audience, audienceRow{key: k, seq: seq})
 	}

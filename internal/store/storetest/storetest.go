@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SCO", func(t *testing.T) { testSCO(t, open) })
 	t.Run("MarkingDefinition", func(t *testing.T) { testMarkingDefinition(t, open) })
 	t.Run("TwoCollections", func(t *testing.T) { testTwoCollections(t, open) })
+	t.Run("CopyIntoCollection", func(t *testing.T) { testCopyIntoCollection(t, open) })
 	t.Run("SeqAndDateAdded", func(t *testing.T) { testSeqAndDateAdded(t, open) })
 	t.Run("Query", func(t *testing.T) { testQuery(t, open) })
 	t.Run("FirstLastFlags", func(t *testing.T) { testFirstLastFlags(t, open) })
@@ -565,6 +566,46 @@ func testMarkingDefinition(t *testing.T, open Opener) {
 	}
 	if diff := cmp.Diff(md, cur, versionOpts); diff != "" {
 		t.Errorf("Current (-want +got):\n%s", diff)
+	}
+}
+
+// testCopyIntoCollection lists stored versions in a second collection in
+// one batch, as a peer's view is filled: out of order, one twice, with the
+// audience of the first store whatever the batch says.
+func testCopyIntoCollection(t *testing.T, open Opener) {
+	s := openWith(t, open, store.Options{})
+	one := indicator(t, 1, 10)
+	v1, v2, v3 := indicator(t, 2, 10), indicator(t, 2, 20), indicator(t, 2, 30)
+	for _, v := range []*store.Version{&one, &v1, &v2, &v3} {
+		v.Audience = []string{"peer:JP"}
+	}
+	one.Audience = []string{"public"}
+	put(t, s, collA, one, v1, v2, v3)
+	v2b := v2
+	v2b.Audience = []string{"org:other"} // ignored: v2 is stored
+	wantOutcomes(t, put(t, s, collB, v3, v1, v3, one, v2b), store.Added, store.Added, store.Duplicate, store.Added, store.Added)
+	wantOutcomes(t, put(t, s, collB, v2, one), store.Duplicate, store.Duplicate)
+	type flags struct {
+		ID          string
+		Mod         int
+		First, Last bool
+	}
+	var got []flags
+	for _, v := range queryAll(t, s, store.Query{Collection: collB, Versions: store.VersionFilter{All: true}, Limit: 10}) {
+		got = append(got, flags{v.ID, int(v.VersionTime.Sub(base) / time.Millisecond), v.IsFirst, v.IsLast})
+	}
+	want := []flags{{v3.ID, 30, false, true}, {v1.ID, 10, true, false}, {one.ID, 10, true, true}, {v2.ID, 20, false, false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows of B (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		keys []string
+		n    int
+	}{{[]string{"peer:JP"}, 3}, {[]string{"public"}, 1}, {[]string{"org:other"}, 0}} {
+		vs := queryAll(t, s, store.Query{Collection: collB, Versions: store.VersionFilter{All: true}, Limit: 10, ReaderKeys: tt.keys})
+		if len(vs) != tt.n {
+			t.Errorf("B as %v: %d rows, want %d", tt.keys, len(vs), tt.n)
+		}
 	}
 }
 

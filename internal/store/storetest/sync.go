@@ -152,4 +152,56 @@ func RunSync(t *testing.T, open Opener) {
 			t.Errorf("provenance of route '' (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("ProvenanceShared", func(t *testing.T) {
+		s := syncStore(t)
+		batch := []byte("\x01root and tree of batch A")
+		other := []byte("\x01root and tree of batch B")
+		same := append([]byte(nil), other...) // equal content, another slice
+		rs := []store.ProvenanceRecord{
+			{Key: "indicator--1@2026-01-01T00:00:00Z", Record: []byte{1, 0}, Shared: batch},
+			{Key: "indicator--2@2026-01-01T00:00:00Z", Record: []byte{1, 1}, Shared: batch},
+			{Key: "indicator--3@2026-01-01T00:00:00Z", Record: []byte{1, 0}, Shared: other},
+			{Key: "indicator--4@2026-01-01T00:00:00Z", Record: []byte{1, 1}, Shared: same},
+			{Key: "indicator--5@2026-01-01T00:00:00Z", Record: []byte(`{"v":1}`)},
+			{Key: "indicator--1@2026-01-01T00:00:00Z", Route: "KR-CERT", Record: []byte{1, 2}, Shared: other},
+		}
+		added, err := s.PutProvenance(ctx, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{true, true, true, true, true, true}, added); diff != "" {
+			t.Errorf("first put, new (-want +got):\n%s", diff)
+		}
+		// A record already stored keeps its shared part too.
+		added, err = s.PutProvenance(ctx, []store.ProvenanceRecord{
+			{Key: rs[0].Key, Record: []byte{1, 9}, Shared: []byte("\x01another batch")},
+			{Key: "indicator--6@2026-01-01T00:00:00Z", Record: []byte{1, 3}, Shared: batch},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{false, true}, added); diff != "" {
+			t.Errorf("second put, new (-want +got):\n%s", diff)
+		}
+		rs = append(rs, store.ProvenanceRecord{Key: "indicator--6@2026-01-01T00:00:00Z", Record: []byte{1, 3}, Shared: batch})
+		keys := []string{"indicator--9@x"}
+		for _, r := range rs {
+			keys = append(keys, r.Key)
+		}
+		got, err := s.Provenance(ctx, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortRecs := cmpopts.SortSlices(func(a, b store.ProvenanceRecord) bool { return a.Key+a.Route < b.Key+b.Route })
+		if diff := cmp.Diff(rs, got, sortRecs); diff != "" {
+			t.Errorf("provenance (-want +got):\n%s", diff)
+		}
+		got, err = s.Provenance(ctx, []string{rs[0].Key}, []string{"KR-CERT"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]store.ProvenanceRecord{rs[5]}, got); diff != "" {
+			t.Errorf("provenance of route KR-CERT (-want +got):\n%s", diff)
+		}
+	})
 }
