@@ -206,6 +206,45 @@ func (in *Ingester) ObjectsAs(ctx context.Context, w Writer, collection string, 
 	return items, err
 }
 
+// Prepared is a batch of objects decoded and validated by Prepare for one
+// writer, not yet stored: the first half of ObjectsAs, so that a caller
+// handling a sequence of batches can validate one while the one before it
+// is stored.
+type Prepared struct {
+	pend []pending
+}
+
+// Prepare decodes and validates raws for w, as ObjectsAs does, without
+// storing anything. seen holds the marking definitions met earlier in the
+// same sequence of batches, as one stream's are (a stored definition of
+// the same id still wins); Prepare adds those of raws to it. Not safe for
+// concurrent use with the same seen.
+func (in *Ingester) Prepare(ctx context.Context, w Writer, raws [][]byte, seen map[string][]byte) *Prepared {
+	pr := &Prepared{pend: make([]pending, len(raws))}
+	for i, raw := range raws {
+		pr.pend[i] = in.validate(ctx, w, raw, i, seen)
+	}
+	return pr
+}
+
+// Store stores a prepared batch into collection, a transaction per batch
+// of the Ingester's size, and returns one Item per object in order, as
+// ObjectsAs does. Prepared batches are stored in the order Prepare made
+// them, each once.
+func (in *Ingester) Store(ctx context.Context, collection string, pr *Prepared) ([]Item, error) {
+	items := make([]Item, 0, len(pr.pend))
+	report := func(it Item) { items = append(items, it) }
+	var sum Summary
+	for b := pr.pend; len(b) > 0; {
+		n := min(len(b), in.batch)
+		if err := in.store(ctx, collection, b[:n], &sum, report); err != nil {
+			return items, err
+		}
+		b = b[n:]
+	}
+	return items, nil
+}
+
 // Stream ingests every object framed from r (a bundle, a JSON array, NDJSON
 // or a single object). Each object's outcome is passed to report (which may
 // be nil) in stream order, after its batch is durably stored. A framing error

@@ -282,3 +282,68 @@ func TestPatternWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareStore checks that batches prepared ahead of storing, with the
+// definitions they met carried from one to the next, end as one stream
+// of them does.
+func TestPrepareStore(t *testing.T) {
+	ctx := context.Background()
+	d := policy.Distribution{Scope: policy.ScopePartners}
+	def, err := d.MarkingDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := `,"object_marking_refs":["` + d.MarkingID() + `"]`
+	batches := [][][]byte{
+		{def, []byte(indicator(1, 0, marked))},
+		{[]byte(indicator(2, 0, marked)), []byte(indicator(1, 0, marked)), []byte(`{"type":"indicator"}`)},
+	}
+	var all [][]byte
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	one, two := open(t), open(t)
+	want, err := ingest.New(one, 0).ObjectsAs(ctx, ingest.Operator, coll, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.New(two, 0)
+	seen := map[string][]byte{}
+	var prepared []*ingest.Prepared
+	for _, b := range batches {
+		prepared = append(prepared, in.Prepare(ctx, ingest.Operator, b, seen))
+	}
+	var got []ingest.Item
+	for _, pr := range prepared {
+		items, err := in.Store(ctx, coll, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, items...)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d items, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Outcome != want[i].Outcome || got[i].ID != want[i].ID {
+			t.Errorf("object %d: %v %s, want %v %s", i, got[i].Outcome, got[i].ID, want[i].Outcome, want[i].ID)
+		}
+		if want[i].Outcome != ingest.Added {
+			continue
+		}
+		a, err := one.Current(ctx, want[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := two.Current(ctx, want[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a.Facts) != string(b.Facts) || strings.Join(a.Audience, ",") != strings.Join(b.Audience, ",") {
+			t.Errorf("%s: facts %s audience %v, want %s %v", want[i].ID, b.Facts, b.Audience, a.Facts, a.Audience)
+		}
+	}
+	if got[1].Outcome != ingest.Added || got[3].Outcome != ingest.Duplicate || got[4].Outcome != ingest.Rejected {
+		t.Errorf("outcomes %v", got)
+	}
+}
