@@ -51,9 +51,13 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 			// they released is a duplicate in the view.
 			cur.Seq, cur.Agreement = 0, hash
 		}
+		// The first batch of a round is one page, so the peer has
+		// something to pull at once; later ones are larger.
+		limit := e.cfg.PageSize
 		for {
 			pg, err := e.cfg.DB.Query(ctx, store.Query{Collection: c.ID, After: cur.Seq,
-				Versions: store.VersionFilter{All: true}, Limit: e.cfg.PageSize})
+				Versions: store.VersionFilter{All: true}, Limit: limit})
+			limit = max(e.cfg.PageSize, egressBatch)
 			if err != nil {
 				return e.fail(ctx, cur, err)
 			}
@@ -82,6 +86,12 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 	}
 	return nil
 }
+
+// egressBatch is how many versions egress decides, signs (a page at a
+// time) and puts in a view at once, after a round's first page: each
+// batch is a few writes, and a write of rows with random keys costs less
+// per row the more rows it holds.
+const egressBatch = 6000
 
 // provInfo is what the stored provenance says of one version.
 type provInfo struct {
@@ -176,37 +186,46 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	}
 	now := e.cfg.Now()
 	var recs []store.ProvenanceRecord
-	if len(sign) > 0 {
-		ps, err := Sign(e.cfg.Node.Signer(), now, sign)
+	// Signed a page at a time, so a proof stays as long as a page's; stored
+	// per signed batch: the root and the leaves once, and per version its
+	// position.
+	var signed, hopped []*Provenance
+	for start := 0; start < len(sign); start += e.cfg.PageSize {
+		ps, err := Sign(e.cfg.Node.Signer(), now, sign[start:min(start+e.cfg.PageSize, len(sign))])
 		if err != nil {
 			return 0, err
 		}
-		for i := range ps {
-			b, err := ps[i].Encode()
-			if err != nil {
-				return 0, err
-			}
-			recs = append(recs, store.ProvenanceRecord{Key: signKeys[i], Record: b})
-		}
+		signed = append(signed, pointers(ps)...)
 	}
-	if len(fwd) > 0 {
-		ps, err := AddHop(e.cfg.Node.Signer(), p.Name, now, fwd)
+	for i, r := range storeProvenance(signed) {
+		recs = append(recs, store.ProvenanceRecord{Key: signKeys[i], Record: r[0], Shared: r[1]})
+	}
+	for start := 0; start < len(fwd); start += e.cfg.PageSize {
+		ps, err := AddHop(e.cfg.Node.Signer(), p.Name, now, fwd[start:min(start+e.cfg.PageSize, len(fwd))])
 		if err != nil {
 			return 0, err
 		}
-		for i := range ps {
-			b, err := ps[i].Encode()
-			if err != nil {
-				return 0, err
-			}
-			recs = append(recs, store.ProvenanceRecord{Key: fwdKeys[i], Route: p.Name, Record: b})
-		}
+		hopped = append(hopped, pointers(ps)...)
+	}
+	for i, r := range storeProvenance(hopped) {
+		recs = append(recs, store.ProvenanceRecord{Key: fwdKeys[i], Route: p.Name, Record: r[0], Shared: r[1]})
 	}
 	// Provenance is durable before the versions enter the view, so the
 	// peer is never served a version without it.
-	if _, err := e.cfg.DB.PutProvenance(ctx, recs); err != nil {
+	stored, err := e.cfg.DB.PutProvenance(ctx, recs)
+	if err != nil {
 		return 0, err
 	}
+	// What the peer will be served: the record stored now, for its own
+	// objects under route "" (they are never forwarded, so no record for
+	// the peer's route exists) and for forwarded ones under the peer's.
+	var fresh []store.ProvenanceRecord
+	for i, r := range recs {
+		if stored[i] {
+			fresh = append(fresh, r)
+		}
+	}
+	e.served.put(p.Name, fresh)
 	added := 0
 	var released []string
 	if len(put) > 0 {
@@ -256,6 +275,7 @@ func (e *Engine) provenanceInfo(ctx context.Context, keys []string, peer string)
 	if err != nil {
 		return nil, err
 	}
+	var dec storedDecoder
 	for _, r := range recs {
 		in := out[r.Key]
 		if in == nil {
@@ -268,7 +288,7 @@ func (e *Engine) provenanceInfo(ctx context.Context, keys []string, peer string)
 		case r.Route != "" && !strings.HasPrefix(r.Route, "<-"):
 			continue // as sent to another peer
 		}
-		pr, err := DecodeProvenance(r.Record)
+		pr, err := dec.decode(r)
 		if err != nil {
 			continue // a record this node cannot read proves nothing
 		}
@@ -291,4 +311,12 @@ func (e *Engine) provenanceInfo(ctx context.Context, keys []string, peer string)
 func isDistributionDef(v *store.Version) bool {
 	m, err := policy.Interpret(v.ID, v.Body)
 	return err == nil && m.Kind == policy.KindDistribution
+}
+
+func pointers[T any](vs []T) []*T {
+	out := make([]*T, len(vs))
+	for i := range vs {
+		out[i] = &vs[i]
+	}
+	return out
 }

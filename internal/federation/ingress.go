@@ -161,16 +161,37 @@ func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement) error {
 			return err
 		}
 		f := taxii.Filter{AddedAfter: cur.Added, Limit: e.cfg.PageSize, Versions: taxii.VersionMatch{All: true}}
-		for pg, err := range prefetch(ctx, cl.AllObjects(ctx, root, c.ID, f)) {
-			if err != nil {
+		// Three stages, each a page ahead of the next: the next page
+		// crosses the network while one is checked and validated and the
+		// one before it is stored.
+		sn := newSeen()
+		checked := func(yield func(checkedPage, error) bool) {
+			for pg, err := range prefetch(ctx, cl.AllObjects(ctx, root, c.ID, f)) {
+				if err != nil {
+					yield(checkedPage{}, fetchError{err})
+					return
+				}
+				var prov jsontext.Value
+				if pg.Envelope.Extra != nil {
+					prov = pg.Envelope.Extra[EnvelopeProperty]
+				}
+				in, err := e.check(ctx, p, a, pg.Envelope.Objects, prov, sn)
+				if !yield(checkedPage{pg: pg, in: in}, err) || err != nil {
+					return
+				}
+			}
+		}
+		for cp, err := range prefetch(ctx, checked) {
+			var fe fetchError
+			if errors.As(err, &fe) {
 				e.forget(p.Name)
+				return e.fail(ctx, cur, fe.err)
+			}
+			if err != nil {
 				return e.fail(ctx, cur, err)
 			}
-			var prov jsontext.Value
-			if pg.Envelope.Extra != nil {
-				prov = pg.Envelope.Extra[EnvelopeProperty]
-			}
-			errs, err := e.receive(ctx, p, a, inbound.ID, pg.Envelope.Objects, prov)
+			pg := cp.pg
+			errs, err := e.commit(ctx, p, inbound.ID, cp.in)
 			if err != nil {
 				return e.fail(ctx, cur, err)
 			}
@@ -240,7 +261,7 @@ type inItem struct {
 	raw    []byte
 	key    string
 	origin string
-	prov   []byte
+	prov   *Provenance
 }
 
 // receive decides objects received from peer p (pulled, or pushed to
@@ -250,17 +271,53 @@ type inItem struct {
 // (nil: accepted, including a version already stored) and records
 // refusals in the counters and the audit log.
 func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll string, objects []jsontext.Value, provRaw jsontext.Value) ([]error, error) {
-	errs := make([]error, len(objects))
-	refused := map[string][]string{}
-	counts := map[string]int64{}
-	refuse := func(i int, key, rule string, err error) {
-		errs[i] = &Refusal{Rule: rule, Err: err}
-		if key == "" {
-			key = fmt.Sprintf("object[%d]", i)
-		}
-		refused[rule] = append(refused[rule], key)
-		counts["refused:"+rule]++
+	in, err := e.check(ctx, p, a, objects, provRaw, newSeen())
+	if err != nil {
+		return nil, err
 	}
+	return e.commit(ctx, p, coll, in)
+}
+
+// seen is what the checks of a sequence of pages from one peer learn, as
+// one stream would: the marking definitions met or looked up (receive's
+// and the write path's own).
+type seen struct {
+	markings map[string][]byte
+	ingest   map[string][]byte
+}
+
+func newSeen() *seen { return &seen{markings: map[string][]byte{}, ingest: map[string][]byte{}} }
+
+// inbound is a page received from a peer, checked and validated by the
+// write path, not yet stored.
+type inbound struct {
+	errs    []error
+	refused map[string][]string
+	counts  map[string]int64
+	missing *ingest.Prepared // well-known definitions to store first
+	runs    []inRun
+}
+
+// inRun is a run of objects of one origin, in the order received.
+type inRun struct {
+	items []inItem
+	prep  *ingest.Prepared
+}
+
+func (in *inbound) refuse(i int, key, rule string, err error) {
+	in.errs[i] = &Refusal{Rule: rule, Err: err}
+	if key == "" {
+		key = fmt.Sprintf("object[%d]", i)
+	}
+	in.refused[rule] = append(in.refused[rule], key)
+	in.counts["refused:"+rule]++
+}
+
+// check is the half of receive that stores nothing: provenance, sender
+// and agreement checks, and the write path's validation. Pages checked
+// with the same seen must be committed in the order they were checked.
+func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects []jsontext.Value, provRaw jsontext.Value, sn *seen) (*inbound, error) {
+	in := &inbound{errs: make([]error, len(objects)), refused: map[string][]string{}, counts: map[string]int64{}}
 	var provs map[string]*Provenance
 	var provErr error
 	if len(provRaw) > 0 {
@@ -270,7 +327,7 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 	// origin of everything it sends; a plain TAXII server cannot, and its
 	// objects are taken as its own.
 	setu := len(p.SigningKey) > 0 || len(provRaw) > 0
-	local := map[string][]byte{}
+	local := sn.markings
 	var missing [][]byte
 	resolve := func(id string) ([]byte, error) {
 		if _, ok := stix.TLPOf(id); ok {
@@ -302,34 +359,32 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 		// (the version's key, markings, provenance) comes from a light read.
 		o, err := peek(raw)
 		if err != nil {
-			refuse(i, "", "invalid", err)
+			in.refuse(i, "", "invalid", err)
 			continue
 		}
 		key := o.key
 		origin := p.Name
-		var rec []byte
+		var rec *Provenance
 		if setu {
 			if provErr != nil {
-				refuse(i, key, provenanceRule(provErr), provErr)
+				in.refuse(i, key, provenanceRule(provErr), provErr)
 				continue
 			}
 			pr := provs[key]
 			if pr == nil {
-				refuse(i, key, "provenance-missing", errors.New("no provenance for this version"))
+				in.refuse(i, key, "provenance-missing", errors.New("no provenance for this version"))
 				continue
 			}
 			if err := e.verifyBody(pr, o); err != nil {
-				refuse(i, key, provenanceRule(err), err)
+				in.refuse(i, key, provenanceRule(err), err)
 				continue
 			}
 			if s := pr.Sender(); s != p.Name {
-				refuse(i, key, "provenance-sender", fmt.Errorf("last signed by %s, but %s sent it", s, p.Name))
+				in.refuse(i, key, "provenance-sender", fmt.Errorf("last signed by %s, but %s sent it", s, p.Name))
 				continue
 			}
 			origin = pr.Origin.Node
-			if rec, err = pr.Encode(); err != nil {
-				return nil, err
-			}
+			rec = pr
 		}
 		facts, err := policy.Classify(o.ObjectMarkingRefs, resolve)
 		if err != nil {
@@ -342,26 +397,16 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 			// The vocabulary of distribution, not content: an object that
 			// names one is checked against the agreement itself.
 		} else if d := a.Releases(e.cfg.Policy, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
-			refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
+			in.refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
 			continue
 		}
 		items = append(items, inItem{idx: i, raw: raw, key: key, origin: origin, prov: rec})
 	}
+	// The write path sees the definitions to be stored first, as it would
+	// once they were.
 	if len(missing) > 0 {
-		res, err := e.ingest.ObjectsAs(ctx, ingest.Operator, coll, missing)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range res {
-			if it.Outcome == ingest.Rejected {
-				return nil, fmt.Errorf("storing distribution marking %s: %w", it.ID, it.Err)
-			}
-		}
+		in.missing = e.ingest.Prepare(ctx, ingest.Operator, missing, sn.ingest)
 	}
-	var (
-		recs     []store.ProvenanceRecord
-		accepted []string
-	)
 	// Runs of one origin keep the order objects came in, so a marking
 	// definition is stored before the objects that refer to it.
 	for start := 0; start < len(items); {
@@ -375,28 +420,58 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 			raws[j] = run[j].raw
 		}
 		w := ingest.Writer{Org: NodeSubmitter(run[0].origin), Relay: true, Via: p.Name}
-		res, err := e.ingest.ObjectsAs(ctx, w, coll, raws)
+		in.runs = append(in.runs, inRun{items: run, prep: e.ingest.Prepare(ctx, w, raws, sn.ingest)})
+		start = end
+	}
+	return in, ctx.Err()
+}
+
+// commit is the half of receive that stores: the objects checked, then
+// the provenance they arrived with, then the audit records and counters.
+func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbound) ([]error, error) {
+	if in.missing != nil {
+		res, err := e.ingest.Store(ctx, coll, in.missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range res {
+			if it.Outcome == ingest.Rejected {
+				return nil, fmt.Errorf("storing distribution marking %s: %w", it.ID, it.Err)
+			}
+		}
+	}
+	var (
+		arrived  []*Provenance
+		provKeys []string
+		accepted []string
+	)
+	for _, run := range in.runs {
+		res, err := e.ingest.Store(ctx, coll, run.prep)
 		if err != nil {
 			return nil, err
 		}
 		for j, it := range res {
-			in := run[j]
+			item := run.items[j]
 			switch it.Outcome {
 			case ingest.Added, ingest.Duplicate:
-				accepted = append(accepted, in.key)
-				if in.prov != nil {
-					recs = append(recs, store.ProvenanceRecord{Key: in.key, Record: in.prov})
+				accepted = append(accepted, item.key)
+				if item.prov != nil {
+					arrived = append(arrived, item.prov)
+					provKeys = append(provKeys, item.key)
 				}
 				if it.Outcome == ingest.Added {
-					counts["in"]++
+					in.counts["in"]++
 				} else {
-					counts["duplicate"]++
+					in.counts["duplicate"]++
 				}
 			default:
-				refuse(in.idx, in.key, storeRule(it.Err), it.Err)
+				in.refuse(item.idx, item.key, storeRule(it.Err), it.Err)
 			}
 		}
-		start = end
+	}
+	recs := make([]store.ProvenanceRecord, len(arrived))
+	for i, r := range storeProvenance(arrived) {
+		recs[i] = store.ProvenanceRecord{Key: provKeys[i], Record: r[0], Shared: r[1]}
 	}
 	if err := e.putArrivals(ctx, p.Name, recs); err != nil {
 		return nil, err
@@ -404,13 +479,13 @@ func (e *Engine) receive(ctx context.Context, p store.Peer, a *Agreement, coll s
 	if err := e.audit(ctx, p.Name, "receive", "federation:ingress", coll, "agreement", accepted); err != nil {
 		return nil, err
 	}
-	for _, rule := range sortedKeys(refused) {
-		if err := e.audit(ctx, p.Name, "refuse", "federation:ingress", coll, rule, refused[rule]); err != nil {
+	for _, rule := range sortedKeys(in.refused) {
+		if err := e.audit(ctx, p.Name, "refuse", "federation:ingress", coll, rule, in.refused[rule]); err != nil {
 			return nil, err
 		}
-		e.log.Warn("sync: objects refused", "peer", p.Name, "rule", rule, "count", len(refused[rule]))
+		e.log.Warn("sync: objects refused", "peer", p.Name, "rule", rule, "count", len(in.refused[rule]))
 	}
-	return errs, e.cfg.DB.AddSyncCounts(ctx, p.Name, counts)
+	return in.errs, e.cfg.DB.AddSyncCounts(ctx, p.Name, in.counts)
 }
 
 // Receive decides objects a peer pushed into a collection; only the
@@ -532,41 +607,67 @@ func (e *Engine) PeerProvenance(ctx context.Context, peer string, vs []store.Ver
 		return nil, nil
 	}
 	keys := keysOf(vs)
-	recs, err := e.cfg.DB.Provenance(ctx, keys, []string{"", peer})
-	if err != nil {
-		return nil, err
-	}
-	chosen := make(map[string][]byte, len(recs))
-	for _, r := range recs {
-		if _, ok := chosen[r.Key]; !ok || r.Route == peer {
-			chosen[r.Key] = r.Record
+	chosen := make(map[string]store.ProvenanceRecord, len(keys))
+	var lookup []string
+	for _, k := range keys {
+		if r, ok := e.served.get(peer, k); ok {
+			chosen[k] = r
+		} else {
+			lookup = append(lookup, k)
 		}
 	}
-	var b bytes.Buffer
-	enc := jsontext.NewEncoder(&b)
-	if err := enc.WriteToken(jsontext.BeginObject); err != nil {
-		return nil, err
+	var recs []store.ProvenanceRecord
+	if len(lookup) > 0 {
+		var err error
+		if recs, err = e.cfg.DB.Provenance(ctx, lookup, []string{"", peer}); err != nil {
+			return nil, err
+		}
 	}
+	for _, r := range recs {
+		if _, ok := chosen[r.Key]; !ok || r.Route == peer {
+			chosen[r.Key] = r
+		}
+	}
+	// Written by hand: keys are the versions' envelope keys and records
+	// either stored JSON or rebuilt provenance, both valid JSON already;
+	// the encoder would re-validate every byte of every page.
+	var dec storedDecoder
+	b := make([]byte, 0, 1024*len(chosen))
+	b = append(b, '{')
+	first := true
 	for _, k := range keys {
-		rec, ok := chosen[k]
+		r, ok := chosen[k]
 		if !ok {
 			continue
 		}
-		if err := enc.WriteToken(jsontext.String(k)); err != nil {
-			return nil, err
-		}
-		if err := enc.WriteValue(jsontext.Value(rec)); err != nil {
-			return nil, err
-		}
 		delete(chosen, k) // an object listed twice is one member
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		var err error
+		if b, err = jsontext.AppendQuote(b, k); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if r.Shared == nil {
+			if !jsontext.Value(r.Record).IsValid() {
+				return nil, fmt.Errorf("stored provenance of %s is not JSON: %w", k, ErrMalformed)
+			}
+			b = append(b, r.Record...)
+			continue
+		}
+		pr, err := dec.decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("stored provenance of %s: %w", k, err)
+		}
+		b = pr.appendJSON(b)
 	}
-	if err := enc.WriteToken(jsontext.EndObject); err != nil {
-		return nil, err
-	}
+	b = append(b, '}')
 	// Counted in memory and stored by the peer's loop: a write here would
 	// wait for the store's one writer on every page served.
 	e.count(peer, "out", int64(len(vs)))
-	return jsontext.Value(bytes.TrimSpace(b.Bytes())), nil
+	return jsontext.Value(b), nil
 }
 
 // PeerByCert names the peer pinned to a certificate fingerprint.
@@ -706,21 +807,32 @@ func (e *Engine) putArrivals(ctx context.Context, from string, recs []store.Prov
 	var later []store.ProvenanceRecord
 	for i, r := range recs {
 		if !added[i] {
-			later = append(later, store.ProvenanceRecord{Key: r.Key, Route: "<-" + from, Record: r.Record})
+			later = append(later, store.ProvenanceRecord{Key: r.Key, Route: "<-" + from, Record: r.Record, Shared: r.Shared})
 		}
 	}
 	_, err = e.cfg.DB.PutProvenance(ctx, later)
 	return err
 }
 
-// prefetch runs a page iterator one page ahead in its own goroutine, so
-// the next page crosses the network while this one is stored.
-func prefetch(ctx context.Context, pages iter.Seq2[taxii.Page, error]) iter.Seq2[taxii.Page, error] {
-	return func(yield func(taxii.Page, error) bool) {
+// checkedPage is a page pulled from a peer and checked.
+type checkedPage struct {
+	pg taxii.Page
+	in *inbound
+}
+
+// fetchError is a failure to fetch a page, rather than to check it.
+type fetchError struct{ err error }
+
+func (f fetchError) Error() string { return f.err.Error() }
+
+// prefetch runs an iterator one item ahead in its own goroutine, so the
+// next page is fetched (or checked) while this one is handled.
+func prefetch[T any](ctx context.Context, pages iter.Seq2[T, error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		type item struct {
-			pg  taxii.Page
+			pg  T
 			err error
 		}
 		ch := make(chan item, 1)

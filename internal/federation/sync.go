@@ -38,9 +38,9 @@ type SyncConfig struct {
 	// Interval, when positive, replaces the agreements' schedules: how
 	// long a peer's loop waits between rounds (tests, benchmarks).
 	Interval time.Duration
-	// PageSize is the number of objects per TAXII page and per egress
-	// batch (default 2000: each batch is a few durable writes and one
-	// signature on either side).
+	// PageSize is the number of objects per TAXII page and per signed
+	// batch (default 2000: each page is a few durable writes and one
+	// signature on either side); egress decides a few pages at a time.
 	PageSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -71,6 +71,8 @@ type Engine struct {
 	// whose current round moved objects.
 	pending map[string]map[string]int64
 	moved   map[string]bool
+
+	served servedCache
 }
 
 // count adds to a peer's counters in memory; the peer's loop stores them.
@@ -130,7 +132,9 @@ func NewEngine(cfg SyncConfig) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: map[string]chan struct{}{}, peers: map[string]store.Peer{},
 		clients: map[string]*peerClient{}, pending: map[string]map[string]int64{}, moved: map[string]bool{}}
-	e.ingest = ingest.New(cfg.DB, 0, ingest.WithPolicy(cfg.Policy), ingest.WithGroups(cfg.DB))
+	// A page is one transaction: its rows share index pages, which a
+	// store the size of a partner's collection writes at random.
+	e.ingest = ingest.New(cfg.DB, cfg.PageSize, ingest.WithPolicy(cfg.Policy), ingest.WithGroups(cfg.DB))
 	e.verify = NewVerifier(cfg.Node.Name, e.peerKey)
 	return e, nil
 }
