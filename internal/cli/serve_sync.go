@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -28,9 +31,13 @@ type syncDB interface {
 //
 // SETU_SYNC_INTERVAL (a Go duration) replaces the agreements' schedules,
 // for tests and benchmarks that cannot wait the minute a schedule takes
-// at least; SETU_SYNC_PAGE sets the objects per page.
+// at least; SETU_SYNC_PAGE sets the objects per page; SETU_PPROF (a
+// loopback address) serves the Go runtime profiles there while it runs.
 func startSync(ctx context.Context, e *env, db nodeDB, ts *taxiiserver.Server, metrics *httpserver.Metrics,
 	pol policy.Config, auditLog *audit.Logger, log *slog.Logger, wg *sync.WaitGroup) {
+	if v := e.getenv("SETU_PPROF"); v != "" {
+		startProfiles(ctx, v, log, wg)
+	}
 	sdb, ok := db.(syncDB)
 	if !ok {
 		return
@@ -82,5 +89,35 @@ func startSync(ctx context.Context, e *env, db nodeDB, ts *taxiiserver.Server, m
 	go func() {
 		defer wg.Done()
 		eng.Run(ctx)
+	}()
+}
+
+// startProfiles serves net/http/pprof on a loopback address until ctx
+// ends: the profiles show internals, so they never listen beyond the host.
+func startProfiles(ctx context.Context, addr string, log *slog.Logger, wg *sync.WaitGroup) {
+	if !httpserver.IsLoopback(addr) {
+		log.Warn("SETU_PPROF ignored: profiles are served on a loopback address only", "addr", addr)
+		return
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("SETU_PPROF ignored", "err", err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		srv.Serve(ln)
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		srv.Close()
 	}()
 }
