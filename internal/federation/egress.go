@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
@@ -54,6 +55,7 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 		// The first batch of a round is one page, so the peer has
 		// something to pull at once; later ones are larger.
 		limit := e.cfg.PageSize
+		deferred := false
 		for {
 			pg, err := e.cfg.DB.Query(ctx, store.Query{Collection: c.ID, After: cur.Seq,
 				Versions: store.VersionFilter{All: true}, Limit: limit})
@@ -64,20 +66,33 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 			if len(pg.Versions) == 0 {
 				break
 			}
-			n, err := e.release(ctx, p, a, view, pg.Versions)
+			n, done, err := e.release(ctx, p, a, view, pg.Versions)
 			if err != nil {
 				return e.fail(ctx, cur, err)
 			}
-			cur.Seq, cur.Objects, cur.LastError = pg.Last, cur.Objects+int64(n), ""
+			last := pg.Last
+			if done < len(pg.Versions) {
+				// A received version whose provenance is still being
+				// stored: the cursor stops before it and the next round
+				// starts there.
+				last = cur.Seq
+				if done > 0 {
+					last = pg.Versions[done-1].Seq
+				}
+			}
+			cur.Seq, cur.Objects, cur.LastError = last, cur.Objects+int64(n), ""
 			if n > 0 {
 				e.progress(p.Name)
 			}
 			if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
 				return err
 			}
-			if !pg.More {
+			if deferred = done < len(pg.Versions); deferred || !pg.More {
 				break
 			}
+		}
+		if deferred {
+			continue // not caught up
 		}
 		cur.LastSuccess, cur.LastError = e.cfg.Now().UTC(), ""
 		if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
@@ -100,9 +115,44 @@ type provInfo struct {
 	nodes map[string]bool // every node on every path it came by
 }
 
-// release decides a batch of versions for the peer and puts those
-// released into its view; it returns how many were new to the view.
-func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view string, vs []store.Version) (int, error) {
+// provenanceGrace is how long after a received version is stored egress
+// waits for the provenance it arrived with, which ingress stores just
+// after the version (and stores again if it stopped in between, as the
+// page is then pulled again). Past it, the version is withheld for good.
+const provenanceGrace = 2 * time.Minute
+
+// release decides a batch of versions (in sequence order) for the peer
+// and puts those released into its view. It returns how many were new to
+// the view, and how many of vs it decided: all of them, unless it met a
+// version received less than provenanceGrace ago whose provenance is not
+// stored yet, which it stops before, to be decided in a later round.
+func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view string, vs []store.Version) (int, int, error) {
+	// Only what this node received has paths to check and records to
+	// forward; its own objects are signed afresh each time, and the store
+	// keeps the first signature, which is the one served.
+	var lookup []string
+	for i := range vs {
+		if _, received := originOf(&vs[i]); received {
+			lookup = append(lookup, KeyOf(&vs[i]))
+		}
+	}
+	info, err := e.provenanceInfo(ctx, lookup, p.Name)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := e.cfg.Now()
+	for i := range vs {
+		v := &vs[i]
+		origin, received := originOf(v)
+		if !received || now.Sub(v.DateAdded) >= provenanceGrace {
+			continue
+		}
+		if in := info[KeyOf(v)]; in == nil || in.base == nil || in.base.Origin.Node != origin {
+			vs = vs[:i]
+			break
+		}
+	}
+	done := len(vs)
 	withheld := map[string][]string{}
 	counts := map[string]int64{}
 	var cand []store.Version
@@ -131,19 +181,8 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		cand = append(cand, *v)
 	}
 	keys := make([]string, len(cand))
-	var lookup []string
 	for i := range cand {
 		keys[i] = KeyOf(&cand[i])
-		if _, received := originOf(&cand[i]); received {
-			lookup = append(lookup, keys[i])
-		}
-	}
-	// Only what this node received has paths to check and records to
-	// forward; its own objects are signed afresh each time, and the store
-	// keeps the first signature, which is the one served.
-	info, err := e.provenanceInfo(ctx, lookup, p.Name)
-	if err != nil {
-		return 0, err
 	}
 	var (
 		put      []store.Version
@@ -184,7 +223,6 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		}
 		put = append(put, *v)
 	}
-	now := e.cfg.Now()
 	var recs []store.ProvenanceRecord
 	// Signed a page at a time, so a proof stays as long as a page's; stored
 	// per signed batch: the root and the leaves once, and per version its
@@ -193,7 +231,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	for start := 0; start < len(sign); start += e.cfg.PageSize {
 		ps, err := Sign(e.cfg.Node.Signer(), now, sign[start:min(start+e.cfg.PageSize, len(sign))])
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		signed = append(signed, pointers(ps)...)
 	}
@@ -203,7 +241,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	for start := 0; start < len(fwd); start += e.cfg.PageSize {
 		ps, err := AddHop(e.cfg.Node.Signer(), p.Name, now, fwd[start:min(start+e.cfg.PageSize, len(fwd))])
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		hopped = append(hopped, pointers(ps)...)
 	}
@@ -214,7 +252,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	// peer is never served a version without it.
 	stored, err := e.cfg.DB.PutProvenance(ctx, recs)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// What the peer will be served: the record stored now, for its own
 	// objects under route "" (they are never forwarded, so no record for
@@ -231,7 +269,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	if len(put) > 0 {
 		res, err := e.cfg.DB.Put(ctx, view, put)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for i, r := range res {
 			switch r.Outcome {
@@ -246,14 +284,14 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	}
 	counts["released"] += int64(added)
 	if err := e.audit(ctx, p.Name, "release", "federation:egress", view, "agreement", released); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, rule := range sortedKeys(withheld) {
 		if err := e.audit(ctx, p.Name, "withhold", "federation:egress", view, rule, withheld[rule]); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return added, e.cfg.DB.AddSyncCounts(ctx, p.Name, counts)
+	return added, done, e.cfg.DB.AddSyncCounts(ctx, p.Name, counts)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
