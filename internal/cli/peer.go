@@ -30,7 +30,7 @@ func runPeer(ctx context.Context, e *env, args []string) int {
 }
 
 func peerAdd(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "peer add", "NAME --url URL (--cert FILE | --fingerprint SHA256) [--signing-key BASE64] [--token-file FILE]")
+	fs := newFlags(e, "peer add", "NAME --url URL (--cert FILE | --fingerprint SHA256) [--signing-key BASE64] [--token-file FILE] [--country CC]")
 	var sf storeFlags
 	sf.register(fs, e)
 	rawURL := fs.String("url", "", "the peer's TAXII `URL` (HTTPS)")
@@ -38,11 +38,12 @@ func peerAdd(ctx context.Context, e *env, args []string) int {
 	fp := fs.String("fingerprint", "", "the SHA-256 `fingerprint` of the peer's certificate, as the partner read it out")
 	key := fs.String("signing-key", "", "the peer's Ed25519 public `key` (base64), from its `setu node show`")
 	tokenFile := fs.String("token-file", "", "`file` holding the token to present to the peer's TAXII server")
+	country := fs.String("country", "", "the peer node's `country` (ISO 3166-1 alpha-2): objects marked resident in a country reach only peers declared to be in it")
 	name, code, ok := oneArg(fs, args)
 	if !ok {
 		return code
 	}
-	spec := federation.PeerSpec{Name: name, URL: *rawURL, Fingerprint: *fp, SigningKey: *key}
+	spec := federation.PeerSpec{Name: name, URL: *rawURL, Fingerprint: *fp, SigningKey: *key, Country: *country}
 	if *rawURL == "" {
 		errorf(e, "peer add: --url is required")
 		return 2
@@ -105,7 +106,7 @@ func peerList(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tURL\tCERTIFICATE SHA-256\tSIGNING KEY SHA-256\tTOKEN\tADDED")
+		fmt.Fprintln(tw, "NAME\tCOUNTRY\tURL\tCERTIFICATE SHA-256\tSIGNING KEY SHA-256\tTOKEN\tADDED")
 		for _, p := range ps {
 			key := "unknown"
 			if p.SigningKey != nil {
@@ -115,7 +116,11 @@ func peerList(ctx context.Context, e *env, args []string) int {
 			if p.Token != "" {
 				tok = "yes" // the token itself is a credential and never shown
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.URL, federation.Fingerprint(p.CertSHA256), key, tok,
+			country := p.Country
+			if country == "" {
+				country = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, country, p.URL, federation.Fingerprint(p.CertSHA256), key, tok,
 				p.Created.Format(time.RFC3339))
 		}
 		return tw.Flush()

@@ -59,7 +59,7 @@ func TestPeerCommands(t *testing.T) {
 	token := writeFile(t, "token", "jp-issued-token-123\n")
 
 	code, out, errs := run(t, "", "peer", "add", "JP-CERT", "--data", dir, "--url", "https://jp.example:8443/taxii2/",
-		"--cert", jpCert, "--token-file", token)
+		"--cert", jpCert, "--token-file", token, "--country", "JP")
 	if code != 0 || !strings.Contains(out, "peer JP-CERT added") || !strings.Contains(out, jpFP) ||
 		!strings.Contains(out, "signing key is not known yet") {
 		t.Fatalf("peer add JP-CERT: exit %d\n%s%s", code, out, errs)
@@ -87,6 +87,7 @@ func TestPeerCommands(t *testing.T) {
 		{"certificate pinned for another peer", []string{"US-CERT", "--url", "https://us.example/", "--cert", krCert}, 1, "already pinned for another peer"},
 		{"missing certificate file", []string{"US-CERT", "--url", "https://us.example/", "--cert", "/nonexistent.pem"}, 1, "nonexistent"},
 		{"bad signing key", []string{"US-CERT", "--url", "https://us.example/", "--fingerprint", strings.Repeat("ab", 32), "--signing-key", "AAAA"}, 1, "Ed25519"},
+		{"bad country", []string{"US-CERT", "--url", "https://us.example/", "--fingerprint", strings.Repeat("ab", 32), "--country", "usa"}, 1, "country"},
 		{"empty token file", []string{"US-CERT", "--url", "https://us.example/", "--fingerprint", strings.Repeat("ab", 32), "--token-file", writeFile(t, "empty", "")}, 1, "empty"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestPeerCommands(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "JP-CERT") || !strings.HasPrefix(lines[2], "KR-CERT") {
 		t.Fatalf("peer list:\n%s", out)
 	}
-	for _, want := range []string{"https://jp.example:8443/taxii2/", jpFP, "unknown", "yes"} {
+	for _, want := range []string{" JP ", "https://jp.example:8443/taxii2/", jpFP, "unknown", "yes"} {
 		if !strings.Contains(lines[1], want) {
 			t.Errorf("JP-CERT line lacks %q: %s", want, lines[1])
 		}

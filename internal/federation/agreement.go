@@ -513,8 +513,13 @@ type Object struct {
 // and for each of its granular markings. The first term that fails is the
 // decision, with a stable rule code ("agreement-tlp", ...) and a reason
 // naming the agreement version; an allowed object keeps the policy's rule.
-func (a *Agreement) Releases(cfg policy.Config, o Object) policy.Decision {
-	d := cfg.Decide(policy.Reader{Peer: a.Peer}, o.Facts)
+//
+// dest is the country of the node the object goes to: the peer's, as
+// declared when it was added, for a release; this node's for an arrival;
+// empty when not known. An object marked resident in a country goes to
+// nodes in that country only, so an unknown one is abroad.
+func (a *Agreement) Releases(cfg policy.Config, dest string, o Object) policy.Decision {
+	d := cfg.Decide(policy.Reader{Peer: a.Peer, Country: dest}, o.Facts)
 	if !d.Allow {
 		return d
 	}
@@ -569,7 +574,7 @@ func (a *Agreement) Releases(cfg policy.Config, o Object) policy.Decision {
 		return deny("agreement-sector", "the object concerns %s, outside the agreed sectors", strings.Join(o.Sectors, ", "))
 	}
 	for _, c := range o.Residency {
-		if slices.Contains(a.Residency, c) {
+		if c != dest && slices.Contains(a.Residency, c) {
 			return deny("agreement-residency", "the object is marked resident in %s and never leaves it", c)
 		}
 	}

@@ -396,7 +396,7 @@ func TestReleases(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := parse(t, tt.edit)
-			d := a.Releases(tt.cfg, tt.obj)
+			d := a.Releases(tt.cfg, "", tt.obj)
 			if d.Allow != tt.allow || (!tt.allow && d.Rule != tt.rule) {
 				t.Errorf("Releases = %+v; want allow %v, rule %q", d, tt.allow, tt.rule)
 			}
@@ -520,5 +520,33 @@ func TestWithheld(t *testing.T) {
 		"observed-data": true, "indicator": false}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Withheld (-want +got):\n%s", diff)
+	}
+}
+
+// TestReleasesResidentAtHome: an object marked resident in a country goes
+// to a partner node declared to be in it, and to no other, whether or not
+// the agreement lists the country.
+func TestReleasesResidentAtHome(t *testing.T) {
+	resident := policy.Facts{Submitter: "in-telco", TLP: stix.TLPLevelGreen, Resident: []string{"IN"}}
+	o := federation.Object{Type: "indicator", Facts: resident, Sectors: []string{"energy"}, Residency: resident.Resident}
+	for _, tt := range []struct {
+		name  string
+		edit  func(map[string]any)
+		dest  string
+		allow bool
+		rule  string
+	}{
+		{"to a node in the country", nil, "IN", true, ""},
+		{"to a node in the country, residency not listed", func(m map[string]any) { delete(m, "residency") }, "IN", true, ""},
+		{"to a node abroad", nil, "JP", false, "residency"},
+		{"to a node of unknown country", nil, "", false, "residency"},
+		{"abroad, residency not listed", func(m map[string]any) { delete(m, "residency") }, "JP", false, "residency"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := parse(t, tt.edit).Releases(policy.Config{}, tt.dest, o)
+			if d.Allow != tt.allow || (!tt.allow && d.Rule != tt.rule) {
+				t.Errorf("Releases = %+v; want allow %v, rule %q", d, tt.allow, tt.rule)
+			}
+		})
 	}
 }

@@ -170,7 +170,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		d, ok := decided[dk]
 		if !ok {
 			f := policy.DecodeFacts(v.Facts, v.Submitter)
-			d = a.Releases(e.cfg.Policy, Object{Type: v.Type, Facts: f, Residency: f.Resident})
+			d = a.Releases(e.cfg.Policy, p.Country, Object{Type: v.Type, Facts: f, Residency: f.Resident})
 			decided[dk] = d
 		}
 		if !d.Allow {

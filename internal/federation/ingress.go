@@ -338,7 +338,7 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		}
 		v, err := e.cfg.DB.Current(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			if b := wellKnownMarking(id); b != nil {
+			if b := wellKnownMarking(id, e.cfg.Node.Country); b != nil {
 				// Every node derives the same definition from the scope,
 				// so it is stored here rather than taken from the peer.
 				local[id] = b
@@ -396,7 +396,7 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		if o.Type == "marking-definition" && isDistributionMarking(o.ID, o.body()) {
 			// The vocabulary of distribution, not content: an object that
 			// names one is checked against the agreement itself.
-		} else if d := a.Releases(e.cfg.Policy, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
+		} else if d := a.Releases(e.cfg.Policy, e.cfg.Node.Country, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
 			in.refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
 			continue
 		}
@@ -545,7 +545,7 @@ func (e *Engine) push(ctx context.Context, p store.Peer, a *Agreement) error {
 	}
 	gate := policy.NewGate(e.cfg.DB, e.cfg.Policy)
 	for {
-		pg, err := gate.Query(ctx, policy.Reader{Peer: p.Name}, store.Query{Collection: view, After: cur.Seq,
+		pg, err := gate.Query(ctx, policy.Reader{Peer: p.Name, Country: p.Country}, store.Query{Collection: view, After: cur.Seq,
 			Versions: store.VersionFilter{All: true}, Limit: e.cfg.PageSize})
 		if err != nil {
 			return e.fail(ctx, cur, err)
@@ -670,18 +670,18 @@ func (e *Engine) PeerProvenance(ctx context.Context, peer string, vs []store.Ver
 	return jsontext.Value(b), nil
 }
 
-// PeerByCert names the peer pinned to a certificate fingerprint.
-func (e *Engine) PeerByCert(ctx context.Context, fp [32]byte) (string, error) {
+// PeerByCert finds the peer pinned to a certificate fingerprint.
+func (e *Engine) PeerByCert(ctx context.Context, fp [32]byte) (store.Peer, error) {
 	ps, err := e.cfg.DB.ListPeers(ctx)
 	if err != nil {
-		return "", err
+		return store.Peer{}, err
 	}
 	for _, p := range ps {
 		if p.CertSHA256 == fp {
-			return p.Name, nil
+			return p, nil
 		}
 	}
-	return "", store.ErrNotFound
+	return store.Peer{}, store.ErrNotFound
 }
 
 // PeerAccess opens to a peer its view (read) and, for push, the inbound
@@ -776,14 +776,20 @@ func (e *Engine) verifyBody(pr *Provenance, o *peeked) error {
 }
 
 // wellKnownMarking returns the definition of a Setu distribution marking
-// whose scope names no group or recipients, if id is one: such
-// definitions are the same bytes on every node.
-func wellKnownMarking(id string) []byte {
+// whose scope names no group or recipients, or of residency in country
+// (this node's: the only residency that may arrive here), if id is one:
+// such definitions are the same bytes on every node.
+func wellKnownMarking(id, country string) []byte {
+	var ds []policy.Distribution
+	if country != "" {
+		ds = append(ds, policy.Distribution{Resident: country})
+	}
 	for _, sc := range policy.Scopes {
-		if sc == policy.ScopeGroup {
-			continue
+		if sc != policy.ScopeGroup {
+			ds = append(ds, policy.Distribution{Scope: sc})
 		}
-		d := policy.Distribution{Scope: sc}
+	}
+	for _, d := range ds {
 		if d.MarkingID() == id {
 			b, err := d.MarkingDefinition()
 			if err != nil {

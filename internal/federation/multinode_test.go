@@ -223,7 +223,7 @@ func (n *node) url() string { return "https://" + n.addr + "/api/" }
 // peer registers other as a peer of n (its certificate and key).
 func (n *node) peer(other *node) {
 	n.t.Helper()
-	n.run("peer", "add", other.name, "--url", other.url(), "--fingerprint", other.fp, "--signing-key", other.key)
+	n.run("peer", "add", other.name, "--url", other.url(), "--fingerprint", other.fp, "--signing-key", other.key, "--country", other.country)
 }
 
 // agreement writes and applies n's agreement with peer.

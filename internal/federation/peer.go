@@ -29,6 +29,10 @@ type PeerSpec struct {
 	// Token is the credential to present to the peer's TAXII server;
 	// optional.
 	Token string
+	// Country is the peer node's country (ISO 3166-1 alpha-2); optional.
+	// Objects marked resident in a country reach partner nodes declared
+	// to be in it, and no other.
+	Country string
 }
 
 // NewPeer validates spec and returns the record to store. self is this
@@ -71,7 +75,12 @@ func NewPeer(spec PeerSpec, self string, now time.Time) (store.Peer, error) {
 	if err != nil {
 		return p, fmt.Errorf("peer %s: %w", spec.Name, err)
 	}
-	return store.Peer{Name: spec.Name, URL: u, CertSHA256: fp, SigningKey: key, Token: tok, Created: now.UTC()}, nil
+	if spec.Country != "" {
+		if err := ValidateCountry(spec.Country); err != nil {
+			return p, fmt.Errorf("peer %s: %w", spec.Name, err)
+		}
+	}
+	return store.Peer{Name: spec.Name, URL: u, CertSHA256: fp, SigningKey: key, Token: tok, Country: spec.Country, Created: now.UTC()}, nil
 }
 
 // ParseURL checks a peer's URL: absolute HTTPS with a host, no user

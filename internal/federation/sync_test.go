@@ -136,6 +136,24 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 		t.Errorf("peer status:\n%s", out)
 	}
 
+	// A node of IN's own country is released the resident object too;
+	// still nothing RED or AMBER+STRICT.
+	inb := newNode(t, "INB", "IN")
+	inb.start()
+	in.peer(inb)
+	inb.peer(in)
+	in.agreement("INB", 1, []string{"shared"}, "", "pull", "")
+	inb.agreement("IN", 1, nil, "from-IN", "pull", "")
+	waitFor(t, "the resident object on a node of its country", 60*time.Second, func() bool {
+		return ids(inb.versions("from-IN"))[resident+"@"+day0.Format(time.RFC3339Nano)] == 1
+	}, in, inb)
+	for _, v := range inb.versions("from-IN") {
+		if v.ID == red || v.ID == strict {
+			t.Errorf("%s crossed to INB", v.ID)
+		}
+	}
+	inb.stop()
+
 	// A new version and a revocation propagate like objects.
 	in.importObjects("shared", []string{
 		indicator(green, day0.Add(time.Hour), []string{stix.TLPGreen}, ""),

@@ -29,7 +29,11 @@ type Peer struct {
 	// Token is the credential this node presents to the peer's TAXII server;
 	// empty when the peer needs none beyond the client certificate. It is
 	// kept here, like other node secrets, so every instance can use it.
-	Token   string
+	Token string
+	// Country is the peer node's country (ISO 3166-1 alpha-2) as this
+	// node's operator declared it; empty when not declared, and then the
+	// peer counts as abroad for every residency marking.
+	Country string
 	Created time.Time
 	// LastContact is when a sync with the peer last succeeded; zero if
 	// never. Per-collection sync cursors and lag are not part of the record:

@@ -57,7 +57,7 @@ func (s *Server) method(w http.ResponseWriter, r *http.Request, ms ...string) bo
 // sharing groups its organisation belongs to.
 func (s *Server) reader(ctx context.Context, p store.Principal) (policy.Reader, error) {
 	if name, ok := peerOf(p); ok {
-		return peerReader(name), nil
+		return peerReader(name, p.Org.Country), nil
 	}
 	groups, err := s.cfg.DB.OrgGroups(ctx, p.Org.ID)
 	if err != nil {

@@ -24,9 +24,9 @@ import (
 // gate decides as that peer), sees the collections the engine opens to it,
 // and what it is served carries provenance.
 type Peers interface {
-	// PeerByCert names the peer whose pinned certificate has this
+	// PeerByCert finds the peer whose pinned certificate has this
 	// SHA-256; store.ErrNotFound if none.
-	PeerByCert(ctx context.Context, fingerprint [32]byte) (string, error)
+	PeerByCert(ctx context.Context, fingerprint [32]byte) (store.Peer, error)
 	// PeerAccess is what the peer may do with a collection.
 	PeerAccess(ctx context.Context, peer, collection string) (read, write bool, err error)
 	// PeerProvenance is the envelope member carrying the provenance of
@@ -61,23 +61,26 @@ func (s *Server) peerPrincipal(r *http.Request) (p store.Principal, ok bool, err
 		return p, false, nil
 	}
 	fp := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
-	name, err := s.peers.PeerByCert(r.Context(), fp)
+	peer, err := s.peers.PeerByCert(r.Context(), fp)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, false, nil
 	}
 	if err != nil {
 		return p, false, err
 	}
-	id := peerPrefix + name
+	id := peerPrefix + peer.Name
 	return store.Principal{
 		Token: account.Token{ID: id, User: id},
 		User:  account.User{Name: id, Org: id, Role: account.ReadOnly},
-		Org:   account.Org{ID: id, Name: name},
+		Org:   account.Org{ID: id, Name: peer.Name, Country: peer.Country},
 	}, true, nil
 }
 
-// peerReader is the policy's reader for a partner node.
-func peerReader(name string) policy.Reader { return policy.Reader{Peer: name} }
+// peerReader is the policy's reader for a partner node: its name, and its
+// country as declared when it was added (for residency markings).
+func peerReader(name, country string) policy.Reader {
+	return policy.Reader{Peer: name, Country: country}
+}
 
 // peerEnvelope is an envelope served to a partner: the TAXII members and
 // the provenance of its objects.

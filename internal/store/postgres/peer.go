@@ -74,19 +74,20 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.Created.IsZero() {
 		p.Created = db.now()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact))
+	_, err := db.pool.Exec(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact), p.Country)
 	if err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
 	}
 	return nil
 }
 
-// UpdatePeer replaces the peer's URL, fingerprint, signing key and token.
+// UpdatePeer replaces the peer's URL, fingerprint, signing key, token and
+// country.
 func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE peers SET url = $1, cert_sha256 = $2, signing_key = $3, token = $4 WHERE name = $5`,
-		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Name)
+	tag, err := db.pool.Exec(ctx, `UPDATE peers SET url = $1, cert_sha256 = $2, signing_key = $3, token = $4, country = $5 WHERE name = $6`,
+		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Country, p.Name)
 	if err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
 	}
@@ -111,7 +112,7 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact`
+const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country`
 
 func scanPeer(row pgx.Row) (store.Peer, error) {
 	var (
@@ -119,7 +120,7 @@ func scanPeer(row pgx.Row) (store.Peer, error) {
 		cert    []byte
 		contact *time.Time
 	)
-	if err := row.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &p.Created, &contact); err != nil {
+	if err := row.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &p.Created, &contact, &p.Country); err != nil {
 		return p, err
 	}
 	if len(cert) != len(p.CertSHA256) {

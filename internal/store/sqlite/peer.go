@@ -72,19 +72,20 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.Created.IsZero() {
 		p.Created = db.now()
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact))
+	_, err := db.w.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact), p.Country)
 	if err != nil {
 		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
 	}
 	return nil
 }
 
-// UpdatePeer replaces the peer's URL, fingerprint, signing key and token.
+// UpdatePeer replaces the peer's URL, fingerprint, signing key, token and
+// country.
 func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE peers SET url = ?, cert_sha256 = ?, signing_key = ?, token = ? WHERE name = ?`,
-		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Name)
+	res, err := db.w.ExecContext(ctx, `UPDATE peers SET url = ?, cert_sha256 = ?, signing_key = ?, token = ?, country = ? WHERE name = ?`,
+		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Country, p.Name)
 	if err != nil {
 		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
 	}
@@ -100,7 +101,7 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact`
+const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country`
 
 func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 	var (
@@ -108,7 +109,7 @@ func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 		cert             []byte
 		created, contact int64
 	)
-	if err := sc.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &created, &contact); err != nil {
+	if err := sc.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &created, &contact, &p.Country); err != nil {
 		return p, err
 	}
 	if len(cert) != len(p.CertSHA256) {

@@ -92,7 +92,7 @@ func fingerprint(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 func testPeers(t *testing.T, s store.Peers) {
 	jp := store.Peer{Name: "JP-CERT", URL: "https://jp.example/taxii2/", CertSHA256: fingerprint("jp"),
-		SigningKey: make([]byte, 32), Token: "s3cret", Created: t0}
+		SigningKey: make([]byte, 32), Token: "s3cret", Country: "JP", Created: t0}
 	jp.SigningKey[0] = 7
 	kr := store.Peer{Name: "KR-CERT", URL: "https://kr.example/taxii2/", CertSHA256: fingerprint("kr"), Created: t0.Add(time.Second)}
 	for _, p := range []store.Peer{kr, jp} {
@@ -133,6 +133,7 @@ func testPeers(t *testing.T, s store.Peers) {
 	upd.URL = "https://kr2.example/taxii2/"
 	upd.CertSHA256 = fingerprint("kr2")
 	upd.SigningKey = make([]byte, 32)
+	upd.Country = "KR"
 	upd.Created = t0.Add(time.Hour) // ignored
 	if err := s.UpdatePeer(ctx, upd); err != nil {
 		t.Fatal(err)
