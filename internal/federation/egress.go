@@ -119,6 +119,8 @@ type provInfo struct {
 // waits for the provenance it arrived with, which ingress stores just
 // after the version (and stores again if it stopped in between, as the
 // page is then pulled again). Past it, the version is withheld for good.
+// Only versions whose origin signs (a node whose key is known) are waited
+// for.
 const provenanceGrace = 2 * time.Minute
 
 // release decides a batch of versions (in sequence order) for the peer
@@ -148,8 +150,12 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 			continue
 		}
 		if in := info[KeyOf(v)]; in == nil || in.base == nil || in.base.Origin.Node != origin {
-			vs = vs[:i]
-			break
+			// Objects of a plain TAXII server (a peer without a signing
+			// key) never have provenance: nothing to wait for.
+			if _, err := e.peerKey(origin); err == nil {
+				vs = vs[:i]
+				break
+			}
 		}
 	}
 	done := len(vs)

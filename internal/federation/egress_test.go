@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"crypto/ed25519"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 // and then the provenance it came with. An egress round to a third node
 // that runs in between must not withhold the object for good: it stops
 // before it and decides it in a later round. Only an object whose
-// provenance stays missing past the grace period is withheld.
+// provenance stays missing past the grace period is withheld, and one
+// from a plain TAXII server (no provenance ever) at once.
 func TestEgressWaitsForArrivingProvenance(t *testing.T) {
 	db := openStore(t, filepath.Join(t.TempDir(), "b.db")) // its clock is t0
 	node, err := federation.Init(ctx, db, "BB", "JP", makeCert(t, p256(t), bothEKUs...), seed(2))
@@ -27,8 +29,15 @@ func TestEgressWaitsForArrivingProvenance(t *testing.T) {
 	if err := db.CreateCollection(ctx, store.Collection{ID: inbound, Alias: "from-AA", Title: "from AA", Created: t0}); err != nil {
 		t.Fatal(err)
 	}
-	for i, name := range []string{"AA", "CC"} {
+	aaKey, _, err := ed25519.GenerateKey(seed(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"AA", "CC", "PLAIN"} {
 		p := store.Peer{Name: name, URL: "https://127.0.0.1:1/taxii2/", CertSHA256: [32]byte{byte(i + 1)}, Created: t0}
+		if name == "AA" {
+			p.SigningKey = aaKey
+		}
 		if err := db.CreatePeer(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -50,17 +59,20 @@ func TestEgressWaitsForArrivingProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const id = "indicator--0a0a0a0a-0000-4000-8000-000000000001"
-	obj := `{"type":"indicator","spec_version":"2.1","id":"` + id + `","created":"2026-05-01T00:00:00.000Z",` +
-		`"modified":"2026-05-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix",` +
-		`"valid_from":"2026-05-01T00:00:00Z","object_marking_refs":["` + stix.TLPGreen + `","` + d.MarkingID() + `"]}`
+	const id, plainID = "indicator--0a0a0a0a-0000-4000-8000-000000000001", "indicator--0a0a0a0a-0000-4000-8000-000000000002"
+	objOf := func(id string) string {
+		return `{"type":"indicator","spec_version":"2.1","id":"` + id + `","created":"2026-05-01T00:00:00.000Z",` +
+			`"modified":"2026-05-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix",` +
+			`"valid_from":"2026-05-01T00:00:00Z","object_marking_refs":["` + stix.TLPGreen + `","` + d.MarkingID() + `"]}`
+	}
 	in := ingest.New(db, 0)
 	for _, step := range []struct {
 		w   ingest.Writer
 		raw string
 	}{
 		{ingest.Operator, string(def)},
-		{ingest.Writer{Org: federation.NodeSubmitter("AA"), Relay: true, Via: "AA"}, obj},
+		{ingest.Writer{Org: federation.NodeSubmitter("PLAIN"), Relay: true, Via: "PLAIN"}, objOf(plainID)},
+		{ingest.Writer{Org: federation.NodeSubmitter("AA"), Relay: true, Via: "AA"}, objOf(id)},
 	} {
 		items, err := in.ObjectsAs(ctx, step.w, inbound, [][]byte{[]byte(step.raw)})
 		if err != nil || items[0].Outcome != ingest.Added {
@@ -92,28 +104,32 @@ func TestEgressWaitsForArrivingProvenance(t *testing.T) {
 		}
 		return w, cur.Seq
 	}
-	// In flight: neither withheld nor passed by the cursor.
+	// In flight: neither withheld nor passed by the cursor. The plain
+	// server's object before it is withheld at once.
 	w, seq := round()
-	if w != 0 {
-		t.Errorf("an object whose provenance is arriving was withheld")
+	if w != 1 {
+		t.Errorf("withheld %d for missing provenance, want 1 (the plain server's object only)", w)
 	}
 	pg, err := db.Query(ctx, store.Query{Collection: inbound, Versions: store.VersionFilter{All: true}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objSeq int64
+	var objSeq, plainSeq int64
 	for _, v := range pg.Versions {
-		if v.ID == id {
+		switch v.ID {
+		case id:
 			objSeq = v.Seq
+		case plainID:
+			plainSeq = v.Seq
 		}
 	}
-	if objSeq == 0 || seq >= objSeq {
-		t.Fatalf("egress cursor at %d, the object at %d: passed it", seq, objSeq)
+	if objSeq == 0 || seq >= objSeq || seq < plainSeq {
+		t.Fatalf("egress cursor at %d, the plain server's object at %d, the arriving one at %d", seq, plainSeq, objSeq)
 	}
 	// Past the grace period the provenance is taken to be lost: withheld,
 	// and the cursor goes on.
 	now = t0.Add(10 * time.Minute)
-	if w, seq := round(); w != 1 || seq < objSeq {
+	if w, seq := round(); w != 2 || seq < objSeq {
 		t.Errorf("after the grace period: withheld %d, cursor %d (object at %d)", w, seq, objSeq)
 	}
 }
