@@ -148,7 +148,7 @@ func (r *runner) syncFigures(ctx context.Context) error {
 	elapsed := time.Since(start)
 	syncRate := rate(n, elapsed)
 	r.figure(true, syncRate >= targetSyncShare*baseRate,
-		"sync      initial sync of %s objects IN -> JP (egress, signed provenance, pull, verification, ingest): %s = %s obj/s = %.0f%% of baseline (target >= %.0f%%)",
+		"sync      initial sync of %s objects IN -> JP (egress, signed provenance, pull, verification, ingest): %s = %s obj/s = %.1f%% of baseline (target >= %.0f%%)",
 		comma(n), secs(elapsed), comma(int(syncRate)), 100*syncRate/baseRate, 100*targetSyncShare)
 
 	// An idle round: JP now reaches IN through a counting proxy.
