@@ -24,24 +24,19 @@ func newEveReader(lr *lineReader) *eveReader {
 }
 
 func (r *eveReader) Next() (Event, error) {
-	for {
-		line, err := r.lr.next()
-		if err != nil {
-			return Event{}, err
-		}
-		if blank(line) {
-			continue
-		}
-		m, err := r.j.object(line)
-		if err == nil {
-			var ev Event
-			if ev, err = eveEvent(&r.b, m, line); err == nil {
-				ev.Line = r.lr.line
-				return ev, nil
-			}
-		}
-		return Event{}, &LineError{Line: r.lr.line, Err: err}
+	line, err := r.lr.filled()
+	if err != nil {
+		return Event{}, err
 	}
+	m, err := r.j.object(line)
+	if err == nil {
+		var ev Event
+		if ev, err = eveEvent(&r.b, m, line); err == nil {
+			ev.Line = r.lr.line
+			return ev, nil
+		}
+	}
+	return Event{}, &LineError{Line: r.lr.line, Err: err}
 }
 
 func eveEvent(b *builder, m map[string]any, raw []byte) (Event, error) {

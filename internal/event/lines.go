@@ -74,6 +74,17 @@ func (l *lineReader) peek(n int) ([]byte, error) {
 	return l.buf[l.start:min(l.end, l.start+n)], nil
 }
 
+// filled returns the next line that is not blank (see blank), as next
+// does; blank lines are counted and skipped.
+func (l *lineReader) filled() ([]byte, error) {
+	for {
+		line, err := l.next()
+		if err != nil || !blank(line) {
+			return line, err
+		}
+	}
+}
+
 // next returns the next line without its terminator (\n or \r\n) and
 // counts it. The line is valid until the next call. A line longer than
 // max is consumed and reported as a *LineError wrapping ErrLineTooLong. At

@@ -79,20 +79,15 @@ func newNDJSONReader(lr *lineReader, m *Mapping) *ndjsonReader {
 }
 
 func (r *ndjsonReader) Next() (Event, error) {
-	for {
-		line, err := r.lr.next()
-		if err != nil {
-			return Event{}, err
-		}
-		if blank(line) {
-			continue
-		}
-		ev, err := r.event(line)
-		if err != nil {
-			return Event{}, &LineError{Line: r.lr.line, Err: err}
-		}
-		return ev, nil
+	line, err := r.lr.filled()
+	if err != nil {
+		return Event{}, err
 	}
+	ev, err := r.event(line)
+	if err != nil {
+		return Event{}, &LineError{Line: r.lr.line, Err: err}
+	}
+	return ev, nil
 }
 
 func (r *ndjsonReader) event(line []byte) (Event, error) {

@@ -70,6 +70,10 @@ func jsonErr(err error) error {
 	return fmt.Errorf("invalid JSON: %v", strings.TrimPrefix(err.Error(), "jsontext: "))
 }
 
+// decodeAny reads one JSON value as maps, slices, strings, json.Number,
+// bools and nil. It is not match's STIX decoder, which refuses integers
+// beyond ±2^53 as STIX requires: log events may carry them (Suricata's
+// flow_id is a 64-bit number), and such a line must still decode.
 func decodeAny(d *jsontext.Decoder) (any, error) {
 	switch d.PeekKind() {
 	case '{':

@@ -390,12 +390,9 @@ func newZeekTSVReader(lr *lineReader) *zeekTSVReader {
 
 func (r *zeekTSVReader) Next() (Event, error) {
 	for {
-		line, err := r.lr.next()
+		line, err := r.lr.filled()
 		if err != nil {
 			return Event{}, err
-		}
-		if blank(line) {
-			continue
 		}
 		if line[0] == '#' {
 			if err := r.header(line); err != nil {
@@ -570,35 +567,30 @@ func newZeekJSONReader(lr *lineReader, kind string) *zeekJSONReader {
 }
 
 func (r *zeekJSONReader) Next() (Event, error) {
-	for {
-		line, err := r.lr.next()
-		if err != nil {
-			return Event{}, err
-		}
-		if blank(line) {
-			continue
-		}
-		m, err := r.j.object(line)
-		if err != nil {
-			return Event{}, &LineError{Line: r.lr.line, Err: err}
-		}
-		rec := jsonRec(m)
-		kind := r.kind
-		if p := str(m, "_path"); p != "" && (kind == "" || zeekLogs[p] != nil) {
-			kind = p
-		}
-		if zeekLogs[kind] == nil {
-			if k := inferZeekLog(rec.has); k != "" {
-				kind = k
-			}
-		}
-		ev, err := zeekEvent(&r.b, rec, kind, line)
-		if err != nil {
-			return Event{}, &LineError{Line: r.lr.line, Err: err}
-		}
-		ev.Line = r.lr.line
-		return ev, nil
+	line, err := r.lr.filled()
+	if err != nil {
+		return Event{}, err
 	}
+	m, err := r.j.object(line)
+	if err != nil {
+		return Event{}, &LineError{Line: r.lr.line, Err: err}
+	}
+	rec := jsonRec(m)
+	kind := r.kind
+	if p := str(m, "_path"); p != "" && (kind == "" || zeekLogs[p] != nil) {
+		kind = p
+	}
+	if zeekLogs[kind] == nil {
+		if k := inferZeekLog(rec.has); k != "" {
+			kind = k
+		}
+	}
+	ev, err := zeekEvent(&r.b, rec, kind, line)
+	if err != nil {
+		return Event{}, &LineError{Line: r.lr.line, Err: err}
+	}
+	ev.Line = r.lr.line
+	return ev, nil
 }
 
 // jsonRec reads a decoded JSON log record. Zeek writes flat names
