@@ -30,16 +30,11 @@ const maxShownBadEvents = 20
 // matchLine is one line of `setu match` output: one event and one
 // indicator it matched.
 type matchLine struct {
-	Source      string           `json:"source"`
-	Line        int              `json:"line"`
-	Kind        string           `json:"kind,omitempty"`
-	Event       json.RawMessage  `json:"event"`
-	Indicator   detect.Related   `json:"indicator"`
-	Pattern     string           `json:"pattern"`
-	Bindings    []match.Binding  `json:"bindings"`
-	Indicates   []detect.Related `json:"indicates,omitempty"`
-	MitigatedBy []detect.Related `json:"mitigated_by,omitempty"`
-	Warnings    []string         `json:"warnings,omitempty"`
+	Source string          `json:"source"`
+	Line   int             `json:"line"`
+	Kind   string          `json:"kind,omitempty"`
+	Event  json.RawMessage `json:"event"`
+	detect.Hit
 }
 
 func runMatch(ctx context.Context, e *env, args []string) int {
@@ -265,8 +260,7 @@ func matchOne(ctx context.Context, e *env, eng *detect.Engine, r *policy.Reader,
 		}
 		for _, h := range hits {
 			matches++
-			if err := enc.Encode(matchLine{Source: displayName(name), Line: ev.Line, Kind: ev.Kind, Event: raw, Indicator: h.Indicator,
-				Pattern: h.Pattern, Bindings: h.Bindings, Indicates: h.Indicates, MitigatedBy: h.MitigatedBy, Warnings: h.Warnings}); err != nil {
+			if err := enc.Encode(matchLine{Source: displayName(name), Line: ev.Line, Kind: ev.Kind, Event: raw, Hit: h}); err != nil {
 				return events, matches, err
 			}
 			if sightings != nil {

@@ -38,13 +38,8 @@ type matchRequest struct {
 
 type matchHit struct {
 	// Observation is the observed-data id matched, or "observables[N]".
-	Observation string           `json:"observation"`
-	Indicator   detect.Related   `json:"indicator"`
-	Pattern     string           `json:"pattern"`
-	Bindings    []match.Binding  `json:"bindings"`
-	Indicates   []detect.Related `json:"indicates,omitempty"`
-	MitigatedBy []detect.Related `json:"mitigated_by,omitempty"`
-	Warnings    []string         `json:"warnings,omitempty"`
+	Observation string `json:"observation"`
+	detect.Hit  `json:",inline"`
 }
 
 type matchResponse struct {
@@ -117,8 +112,7 @@ func (a *API) matchObservations(w http.ResponseWriter, r *http.Request, p store.
 	for i := range obs {
 		at := ats[i]
 		for _, h := range all[i] {
-			resp.Matches = append(resp.Matches, matchHit{Observation: names[i], Indicator: h.Indicator, Pattern: h.Pattern,
-				Bindings: h.Bindings, Indicates: h.Indicates, MitigatedBy: h.MitigatedBy, Warnings: h.Warnings})
+			resp.Matches = append(resp.Matches, matchHit{Observation: names[i], Hit: h})
 			released = append(released, h.Indicator.ID)
 			if sightings != nil {
 				sightings.Add(h, &obs[i], at)
