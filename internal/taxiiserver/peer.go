@@ -12,7 +12,6 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
-	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
@@ -131,15 +130,8 @@ func (s *Server) decidePeer(ctx context.Context, name string, st store.Status, b
 		st.Failures = append(st.Failures, d)
 	}
 	st.Pendings = nil
-	if s.cfg.Audit != nil {
-		rec := audit.Record{Actor: st.User, Org: st.User, Action: "write", Path: "taxii:objects", Collection: st.Collection,
-			Status: http.StatusOK, Rule: "peer-push"}
-		for _, d := range st.Successes {
-			rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
-		}
-		if err := s.cfg.Audit.Log(ctx, rec); err != nil {
-			return fmt.Errorf("job %s: audit log: %w", st.ID, err)
-		}
+	if err := s.auditWrite(ctx, st, st.User, "peer-push"); err != nil {
+		return err
 	}
 	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
 		return err
