@@ -159,9 +159,9 @@ func (t *table) find(id string) (uint32, bool) { return t.ids.find(t.entries, id
 
 // posting is what an exact-value key leads to: p, an entry index or a list
 // of them (multiBit), and, when p is one entry answered without evaluation,
-// that entry's id and validity copied beside it, so that Lookup's common
-// hit reads the map slot only and not also the entry array (a second
-// random memory access, about as costly as the map lookup itself).
+// that entry's id and validity copied beside it, so that a lookup's common
+// hit reads the table's record only and not also the entry array (a
+// second random memory access, about as costly as the lookup itself).
 type posting struct {
 	p           uint32
 	id          string // set only for one direct entry
