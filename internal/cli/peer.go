@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register("peer", "partner nodes: add, list, remove, status", runPeer)
+	register("peer", "partner nodes: add, list, remove, status, token", runPeer)
 }
 
 func runPeer(ctx context.Context, e *env, args []string) int {
@@ -26,6 +26,7 @@ func runPeer(ctx context.Context, e *env, args []string) int {
 		"list":   peerList,
 		"remove": peerRemove,
 		"status": peerStatus,
+		"token":  peerToken,
 	})
 }
 
@@ -106,22 +107,21 @@ func peerList(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tCOUNTRY\tURL\tCERTIFICATE SHA-256\tSIGNING KEY SHA-256\tTOKEN\tADDED")
+		// TOKEN SENT is whether this node presents a token to the peer;
+		// TOKEN REQUIRED, whether the peer must present one here. Tokens
+		// are credentials, and neither they nor their hashes are shown.
+		fmt.Fprintln(tw, "NAME\tCOUNTRY\tURL\tCERTIFICATE SHA-256\tSIGNING KEY SHA-256\tTOKEN SENT\tTOKEN REQUIRED\tADDED")
 		for _, p := range ps {
 			key := "unknown"
 			if p.SigningKey != nil {
 				key = federation.FingerprintOf(p.SigningKey).String()
 			}
-			tok := "no"
-			if p.Token != "" {
-				tok = "yes" // the token itself is a credential and never shown
-			}
 			country := p.Country
 			if country == "" {
 				country = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, country, p.URL, federation.Fingerprint(p.CertSHA256), key, tok,
-				p.Created.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, country, p.URL, federation.Fingerprint(p.CertSHA256), key,
+				yesNo(p.Token != ""), yesNo(p.InboundTokenSHA256 != nil), p.Created.Format(time.RFC3339))
 		}
 		return tw.Flush()
 	})
@@ -257,6 +257,13 @@ func peerStatus(ctx context.Context, e *env, args []string) int {
 		}
 		return nil
 	})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func sumPrefix(m map[string]int64, prefix string) int64 {

@@ -30,6 +30,12 @@ type Peer struct {
 	// empty when the peer needs none beyond the client certificate. It is
 	// kept here, like other node secrets, so every instance can use it.
 	Token string
+	// InboundTokenSHA256 is the SHA-256 (32 bytes) of the token the peer
+	// must present as "Authorization: Bearer" beside its certificate when
+	// it calls this node; nil when the certificate alone authenticates it.
+	// The token itself is never stored: it is shown once, for the operator
+	// to hand to the partner out of band.
+	InboundTokenSHA256 []byte
 	// Country is the peer node's country (ISO 3166-1 alpha-2) as this
 	// node's operator declared it; empty when not declared, and then the
 	// peer counts as abroad for every residency marking.
@@ -67,11 +73,18 @@ type Peers interface {
 	// certificate fingerprint is another peer's. A zero Created is set to
 	// the store's clock.
 	CreatePeer(ctx context.Context, p Peer) error
-	// UpdatePeer replaces the URL, certificate fingerprint, signing key and
-	// token of the peer named p.Name (Created and LastContact are kept);
-	// ErrNotFound if absent, ErrExists if the fingerprint is another
-	// peer's.
+	// UpdatePeer replaces the URL, certificate fingerprint, signing key,
+	// token and country of the peer named p.Name; Created, LastContact and
+	// InboundTokenSHA256 are kept. ErrNotFound if absent, ErrExists if the
+	// fingerprint is another peer's.
 	UpdatePeer(ctx context.Context, p Peer) error
+	// SetPeerInboundToken sets the SHA-256 of the token the peer must
+	// present from now on (32 bytes), or with nil lets its certificate
+	// alone authenticate it again. It is apart from UpdatePeer so that an
+	// update made from a record read earlier can neither drop a
+	// requirement nor bring back a removed one. ErrNotFound if the peer is
+	// absent.
+	SetPeerInboundToken(ctx context.Context, name string, sum []byte) error
 	// Peer finds a peer by name; ErrNotFound if absent.
 	Peer(ctx context.Context, name string) (Peer, error)
 	// ListPeers lists peers by name.

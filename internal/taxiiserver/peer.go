@@ -12,6 +12,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/authn"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/taxii"
@@ -19,9 +20,10 @@ import (
 
 // Peers is what the server needs from the federation sync engine to serve
 // partner nodes. A partner authenticates by the certificate it presents in
-// mutual TLS, pinned by its SHA-256; it then reads as itself (the policy
-// gate decides as that peer), sees the collections the engine opens to it,
-// and what it is served carries provenance.
+// mutual TLS, pinned by its SHA-256, and by a Bearer token as well when its
+// record holds one's hash; it then reads as itself (the policy gate
+// decides as that peer), sees the collections the engine opens to it, and
+// what it is served carries provenance.
 type Peers interface {
 	// PeerByCert finds the peer whose pinned certificate has this
 	// SHA-256; store.ErrNotFound if none.
@@ -55,6 +57,10 @@ func peerOf(p store.Principal) (string, bool) {
 // when r presents none, or one no peer pins: the request is then
 // authenticated as a user's, so users behind a TLS-inspecting proxy with
 // a certificate of their own keep working.
+//
+// A peer whose operator requires a token must also send it as a Bearer
+// token, else the request is refused (errUnauthorized) rather than tried
+// as a user's: a certificate that names a peer speaks for that peer only.
 func (s *Server) peerPrincipal(r *http.Request) (p store.Principal, ok bool, err error) {
 	if s.peers == nil || r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return p, false, nil
@@ -66,6 +72,10 @@ func (s *Server) peerPrincipal(r *http.Request) (p store.Principal, ok bool, err
 	}
 	if err != nil {
 		return p, false, err
+	}
+	if err := authn.CheckPeerToken(r, peer.InboundTokenSHA256); err != nil {
+		s.cfg.Log.Warn("peer certificate without the token this node requires of the peer, or with a wrong one", "peer", peer.Name)
+		return p, false, errUnauthorized
 	}
 	id := peerPrefix + peer.Name
 	return store.Principal{

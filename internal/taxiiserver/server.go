@@ -6,7 +6,10 @@
 //   - Every request is authenticated (HTTP Basic with the user name and an API
 //     token as password, or a Bearer token); a 401 carries WWW-Authenticate.
 //   - With SetPeers, a partner node authenticates by the client certificate
-//     it presents in mutual TLS, pinned by its SHA-256; it reads as itself
+//     it presents in mutual TLS, pinned by its SHA-256, and, when its
+//     operator requires one, by a Bearer token beside it (a certificate
+//     naming such a peer without the right token is a 401; the token
+//     without the certificate is no peer's credential); it reads as itself
 //     (the policy gate decides as that peer), sees only what the sync engine
 //     opens to it, and is served provenance beside the objects.
 //   - A collection the caller may neither read nor write does not exist for

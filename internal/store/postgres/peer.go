@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -74,9 +75,13 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.Created.IsZero() {
 		p.Created = db.now()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact), p.Country)
+	if err := checkTokenSum(p.InboundTokenSHA256); err != nil {
+		return fmt.Errorf("postgres: peer %s: %w", p.Name, err)
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact), p.Country,
+		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
 	}
@@ -97,6 +102,32 @@ func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
 	return nil
 }
 
+// SetPeerInboundToken sets or, with nil, removes the token the peer must
+// present.
+func (db *DB) SetPeerInboundToken(ctx context.Context, name string, sum []byte) error {
+	if err := checkTokenSum(sum); err != nil {
+		return fmt.Errorf("postgres: peer %s: %w", name, err)
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE peers SET inbound_token_sha256 = $1 WHERE name = $2`, nullBytes(sum), name)
+	if err != nil {
+		return fmt.Errorf("postgres: peer %s: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: peer %s: %w", name, store.ErrNotFound)
+	}
+	return nil
+}
+
+// checkTokenSum refuses a token hash of any length but SHA-256's: no
+// token could ever match it, and the peer would be locked out without a
+// word as to why.
+func checkTokenSum(sum []byte) error {
+	if len(sum) != 0 && len(sum) != sha256.Size {
+		return fmt.Errorf("inbound token hash has %d bytes, want %d", len(sum), sha256.Size)
+	}
+	return nil
+}
+
 // nullBytes stores an absent key as NULL, so "unknown" reads back as nil.
 func nullBytes(b []byte) []byte {
 	if len(b) == 0 {
@@ -112,7 +143,7 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country`
+const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256`
 
 func scanPeer(row pgx.Row) (store.Peer, error) {
 	var (
@@ -120,7 +151,7 @@ func scanPeer(row pgx.Row) (store.Peer, error) {
 		cert    []byte
 		contact *time.Time
 	)
-	if err := row.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &p.Created, &contact, &p.Country); err != nil {
+	if err := row.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &p.Created, &contact, &p.Country, &p.InboundTokenSHA256); err != nil {
 		return p, err
 	}
 	if len(cert) != len(p.CertSHA256) {
@@ -129,6 +160,9 @@ func scanPeer(row pgx.Row) (store.Peer, error) {
 	copy(p.CertSHA256[:], cert)
 	if len(p.SigningKey) == 0 {
 		p.SigningKey = nil
+	}
+	if len(p.InboundTokenSHA256) == 0 {
+		p.InboundTokenSHA256 = nil
 	}
 	p.Created = utc(p.Created)
 	if contact != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -72,9 +73,13 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if p.Created.IsZero() {
 		p.Created = db.now()
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact), p.Country)
+	if err := checkTokenSum(p.InboundTokenSHA256); err != nil {
+		return fmt.Errorf("sqlite: peer %s: %w", p.Name, err)
+	}
+	_, err := db.w.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact), p.Country,
+		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
 		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
 	}
@@ -92,6 +97,26 @@ func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
 	return affected(res, nil, "peer "+p.Name)
 }
 
+// SetPeerInboundToken sets or, with nil, removes the token the peer must
+// present.
+func (db *DB) SetPeerInboundToken(ctx context.Context, name string, sum []byte) error {
+	if err := checkTokenSum(sum); err != nil {
+		return fmt.Errorf("sqlite: peer %s: %w", name, err)
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE peers SET inbound_token_sha256 = ? WHERE name = ?`, nullBytes(sum), name)
+	return affected(res, err, "peer "+name)
+}
+
+// checkTokenSum refuses a token hash of any length but SHA-256's: no
+// token could ever match it, and the peer would be locked out without a
+// word as to why.
+func checkTokenSum(sum []byte) error {
+	if len(sum) != 0 && len(sum) != sha256.Size {
+		return fmt.Errorf("inbound token hash has %d bytes, want %d", len(sum), sha256.Size)
+	}
+	return nil
+}
+
 // nullBytes stores an absent key as NULL rather than an empty blob, so
 // "unknown" reads back as nil.
 func nullBytes(b []byte) any {
@@ -101,7 +126,7 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country`
+const peerColumns = `name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256`
 
 func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 	var (
@@ -109,7 +134,7 @@ func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 		cert             []byte
 		created, contact int64
 	)
-	if err := sc.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &created, &contact, &p.Country); err != nil {
+	if err := sc.Scan(&p.Name, &p.URL, &cert, &p.SigningKey, &p.Token, &created, &contact, &p.Country, &p.InboundTokenSHA256); err != nil {
 		return p, err
 	}
 	if len(cert) != len(p.CertSHA256) {
@@ -118,6 +143,9 @@ func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 	copy(p.CertSHA256[:], cert)
 	if len(p.SigningKey) == 0 {
 		p.SigningKey = nil
+	}
+	if len(p.InboundTokenSHA256) == 0 {
+		p.InboundTokenSHA256 = nil
 	}
 	p.Created, p.LastContact = fromStored(created), fromStored(contact)
 	return p, nil

@@ -28,6 +28,7 @@ func RunPeers(t *testing.T, open Opener) {
 	t.Run("NodeInfo", func(t *testing.T) { testNodeInfo(t, peers(t)) })
 	t.Run("NodeInfoRace", func(t *testing.T) { testNodeInfoRace(t, peers(t)) })
 	t.Run("Peers", func(t *testing.T) { testPeers(t, peers(t)) })
+	t.Run("PeerInboundToken", func(t *testing.T) { testPeerInboundToken(t, peers(t)) })
 	t.Run("Agreements", func(t *testing.T) { testAgreements(t, peers(t)) })
 	t.Run("AgreementRace", func(t *testing.T) { testAgreementRace(t, peers(t)) })
 }
@@ -94,6 +95,8 @@ func testPeers(t *testing.T, s store.Peers) {
 	jp := store.Peer{Name: "JP-CERT", URL: "https://jp.example/taxii2/", CertSHA256: fingerprint("jp"),
 		SigningKey: make([]byte, 32), Token: "s3cret", Country: "JP", Created: t0}
 	jp.SigningKey[0] = 7
+	inbound := sha256.Sum256([]byte("jp-inbound"))
+	jp.InboundTokenSHA256 = inbound[:]
 	kr := store.Peer{Name: "KR-CERT", URL: "https://kr.example/taxii2/", CertSHA256: fingerprint("kr"), Created: t0.Add(time.Second)}
 	for _, p := range []store.Peer{kr, jp} {
 		if err := s.CreatePeer(ctx, p); err != nil {
@@ -114,8 +117,8 @@ func testPeers(t *testing.T, s store.Peers) {
 	if got, err := s.Peer(ctx, "JP-CERT"); err != nil || !cmp.Equal(got, jp) {
 		t.Errorf("Peer(JP-CERT) = %+v, %v\n%s", got, err, cmp.Diff(jp, got))
 	}
-	if got, err := s.Peer(ctx, "KR-CERT"); err != nil || got.SigningKey != nil || got.Token != "" || !got.LastContact.IsZero() {
-		t.Errorf("a peer without key, token or contact: %+v, %v", got, err)
+	if got, err := s.Peer(ctx, "KR-CERT"); err != nil || got.SigningKey != nil || got.Token != "" || got.InboundTokenSHA256 != nil || !got.LastContact.IsZero() {
+		t.Errorf("a peer without key, tokens or contact: %+v, %v", got, err)
 	}
 	if _, err := s.Peer(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("absent peer: %v", err)
@@ -178,6 +181,95 @@ func testPeers(t *testing.T, s store.Peers) {
 	}
 	if list, err := s.ListPeers(ctx); err != nil || len(list) != 1 || list[0].Name != "JP-CERT" {
 		t.Errorf("after delete: %+v, %v", list, err)
+	}
+}
+
+// testPeerInboundToken: the hash of the token a peer must present is kept
+// apart from the record's other fields: UpdatePeer leaves it alone, only
+// SetPeerInboundToken changes it, and nothing but a SHA-256 is stored.
+func testPeerInboundToken(t *testing.T, s store.Peers) {
+	sum := func(tok string) []byte { h := sha256.Sum256([]byte(tok)); return h[:] }
+	jp := store.Peer{Name: "JP-CERT", URL: "https://jp.example/", CertSHA256: fingerprint("jp"), Created: t0}
+	if err := s.CreatePeer(ctx, jp); err != nil {
+		t.Fatal(err)
+	}
+	want := func(what string, sum []byte) {
+		t.Helper()
+		got, err := s.Peer(ctx, "JP-CERT")
+		if err != nil || !cmp.Equal(got.InboundTokenSHA256, sum) {
+			t.Errorf("%s: inbound token hash %x, %v; want %x", what, got.InboundTokenSHA256, err, sum)
+		}
+		list, err := s.ListPeers(ctx)
+		if err != nil || len(list) != 1 || !cmp.Equal(list[0].InboundTokenSHA256, sum) {
+			t.Errorf("%s: ListPeers = %+v, %v; want inbound token hash %x", what, list, err, sum)
+		}
+	}
+	want("created without", nil)
+
+	if err := s.SetPeerInboundToken(ctx, "JP-CERT", sum("first")); err != nil {
+		t.Fatal(err)
+	}
+	want("required", sum("first"))
+	if err := s.SetPeerInboundToken(ctx, "JP-CERT", sum("second")); err != nil {
+		t.Fatal(err)
+	}
+	want("replaced", sum("second"))
+
+	// An update from a record read before the token was set neither drops
+	// nor changes the requirement.
+	stale := jp
+	stale.URL = "https://jp2.example/"
+	if err := s.UpdatePeer(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	want("after UpdatePeer without it", sum("second"))
+	stale.InboundTokenSHA256 = sum("other")
+	if err := s.UpdatePeer(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	want("after UpdatePeer with another", sum("second"))
+
+	for _, bad := range [][]byte{make([]byte, 16), make([]byte, 33)} {
+		if err := s.SetPeerInboundToken(ctx, "JP-CERT", bad); err == nil {
+			t.Errorf("SetPeerInboundToken with %d bytes succeeded", len(bad))
+		}
+	}
+	want("after refused hashes", sum("second"))
+	if err := s.SetPeerInboundToken(ctx, "nope", sum("x")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetPeerInboundToken of an absent peer: %v, want ErrNotFound", err)
+	}
+
+	if err := s.SetPeerInboundToken(ctx, "JP-CERT", nil); err != nil {
+		t.Fatal(err)
+	}
+	want("cleared", nil)
+	if err := s.SetPeerInboundToken(ctx, "JP-CERT", nil); err != nil {
+		t.Errorf("clearing twice: %v", err)
+	}
+	want("cleared twice", nil)
+
+	kr := store.Peer{Name: "KR-CERT", URL: "https://kr.example/", CertSHA256: fingerprint("kr"), Created: t0,
+		InboundTokenSHA256: make([]byte, 31)}
+	if err := s.CreatePeer(ctx, kr); err == nil {
+		t.Error("CreatePeer with a 31-byte inbound token hash succeeded")
+	}
+	kr.InboundTokenSHA256 = sum("kr")
+	if err := s.CreatePeer(ctx, kr); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Peer(ctx, "KR-CERT"); err != nil || !cmp.Equal(got, kr) {
+		t.Errorf("Peer(KR-CERT) = %+v, %v\n%s", got, err, cmp.Diff(kr, got))
+	}
+	// A removed peer added again starts without the requirement.
+	if err := s.DeletePeer(ctx, "KR-CERT"); err != nil {
+		t.Fatal(err)
+	}
+	kr.InboundTokenSHA256 = nil
+	if err := s.CreatePeer(ctx, kr); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Peer(ctx, "KR-CERT"); err != nil || got.InboundTokenSHA256 != nil {
+		t.Errorf("re-added peer: inbound token hash %x, %v; want none", got.InboundTokenSHA256, err)
 	}
 }
 
