@@ -132,10 +132,10 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 	// Only what this node received has paths to check and records to
 	// forward; its own objects are signed afresh each time, and the store
 	// keeps the first signature, which is the one served.
-	var lookup []string
+	var lookup []int64
 	for i := range vs {
 		if _, received := originOf(&vs[i]); received {
-			lookup = append(lookup, KeyOf(&vs[i]))
+			lookup = append(lookup, vs[i].Ref)
 		}
 	}
 	info, err := e.provenanceInfo(ctx, lookup, p.Name)
@@ -149,7 +149,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		if !received || now.Sub(v.DateAdded) >= provenanceGrace {
 			continue
 		}
-		if in := info[KeyOf(v)]; in == nil || in.base == nil || in.base.Origin.Node != origin {
+		if in := info[v.Ref]; in == nil || in.base == nil || in.base.Origin.Node != origin {
 			// Objects of a plain TAXII server (a peer without a signing
 			// key) never have provenance: nothing to wait for.
 			if _, err := e.peerKey(origin); err == nil {
@@ -186,22 +186,17 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		}
 		cand = append(cand, *v)
 	}
-	keys := make([]string, len(cand))
-	for i := range cand {
-		keys[i] = KeyOf(&cand[i])
-	}
 	var (
 		put      []store.Version
 		sign     [][]byte
-		signKeys []string
+		signRefs []int64
 		fwd      []Forward
-		fwdKeys  []string
-		signing  = map[string]bool{}
+		fwdRefs  []int64
+		signing  = map[int64]bool{}
 	)
 	for i := range cand {
 		v := &cand[i]
-		k := keys[i]
-		in := info[k]
+		in := info[v.Ref]
 		if in == nil {
 			in = &provInfo{}
 		}
@@ -216,16 +211,16 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 			// Without the provenance it arrived with (from its owner), the
 			// object's origin cannot be shown to the peer; this node will
 			// not pass it off as its own.
-			withheld["provenance-missing"] = append(withheld["provenance-missing"], k)
+			withheld["provenance-missing"] = append(withheld["provenance-missing"], KeyOf(v))
 			counts["withheld:provenance-missing"]++
 			continue
 		case received:
 			fwd = append(fwd, Forward{Body: releasedBody(v), Provenance: *in.base})
-			fwdKeys = append(fwdKeys, k)
-		case !signing[k]:
-			signing[k] = true
+			fwdRefs = append(fwdRefs, v.Ref)
+		case !signing[v.Ref]:
+			signing[v.Ref] = true
 			sign = append(sign, releasedBody(v))
-			signKeys = append(signKeys, k)
+			signRefs = append(signRefs, v.Ref)
 		}
 		put = append(put, *v)
 	}
@@ -242,7 +237,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		signed = append(signed, pointers(ps)...)
 	}
 	for i, r := range storeProvenance(signed) {
-		recs = append(recs, store.ProvenanceRecord{Key: signKeys[i], Record: r[0], Shared: r[1]})
+		recs = append(recs, store.ProvenanceRecord{Version: signRefs[i], Record: r[0], Shared: r[1]})
 	}
 	for start := 0; start < len(fwd); start += e.cfg.PageSize {
 		ps, err := AddHop(e.cfg.Node.Signer(), p.Name, now, fwd[start:min(start+e.cfg.PageSize, len(fwd))])
@@ -252,7 +247,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		hopped = append(hopped, pointers(ps)...)
 	}
 	for i, r := range storeProvenance(hopped) {
-		recs = append(recs, store.ProvenanceRecord{Key: fwdKeys[i], Route: p.Name, Record: r[0], Shared: r[1]})
+		recs = append(recs, store.ProvenanceRecord{Version: fwdRefs[i], Route: p.Name, Record: r[0], Shared: r[1]})
 	}
 	// Provenance is durable before the versions enter the view, so the
 	// peer is never served a version without it.
@@ -309,19 +304,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// provenanceInfo reads the stored provenance of keys as it concerns peer.
-func (e *Engine) provenanceInfo(ctx context.Context, keys []string, peer string) (map[string]*provInfo, error) {
-	out := make(map[string]*provInfo, len(keys))
-	for _, k := range keys {
+// provenanceInfo reads the stored provenance of versions (Refs) as it
+// concerns peer.
+func (e *Engine) provenanceInfo(ctx context.Context, versions []int64, peer string) (map[int64]*provInfo, error) {
+	out := make(map[int64]*provInfo, len(versions))
+	for _, k := range versions {
 		out[k] = &provInfo{nodes: map[string]bool{}}
 	}
-	recs, err := e.cfg.DB.Provenance(ctx, keys, nil)
+	recs, err := e.cfg.DB.Provenance(ctx, versions, nil)
 	if err != nil {
 		return nil, err
 	}
 	var dec storedDecoder
 	for _, r := range recs {
-		in := out[r.Key]
+		in := out[r.Version]
 		if in == nil {
 			continue
 		}

@@ -442,7 +442,7 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 	}
 	var (
 		arrived  []*Provenance
-		provKeys []string
+		provRefs []int64
 		accepted []string
 	)
 	for _, run := range in.runs {
@@ -455,9 +455,11 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 			switch it.Outcome {
 			case ingest.Added, ingest.Duplicate:
 				accepted = append(accepted, item.key)
-				if item.prov != nil {
+				// A copy of an object met earlier in the same pull has no
+				// Ref of its own; the first copy's provenance stands for it.
+				if item.prov != nil && it.Ref != 0 {
 					arrived = append(arrived, item.prov)
-					provKeys = append(provKeys, item.key)
+					provRefs = append(provRefs, it.Ref)
 				}
 				if it.Outcome == ingest.Added {
 					in.counts["in"]++
@@ -471,7 +473,7 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 	}
 	recs := make([]store.ProvenanceRecord, len(arrived))
 	for i, r := range storeProvenance(arrived) {
-		recs[i] = store.ProvenanceRecord{Key: provKeys[i], Record: r[0], Shared: r[1]}
+		recs[i] = store.ProvenanceRecord{Version: provRefs[i], Record: r[0], Shared: r[1]}
 	}
 	if err := e.putArrivals(ctx, p.Name, recs); err != nil {
 		return nil, err
@@ -606,10 +608,10 @@ func (e *Engine) PeerProvenance(ctx context.Context, peer string, vs []store.Ver
 	if len(vs) == 0 {
 		return nil, nil
 	}
-	keys := keysOf(vs)
-	chosen := make(map[string]store.ProvenanceRecord, len(keys))
-	var lookup []string
-	for _, k := range keys {
+	chosen := make(map[int64]store.ProvenanceRecord, len(vs))
+	var lookup []int64
+	for i := range vs {
+		k := vs[i].Ref
 		if r, ok := e.served.get(peer, k); ok {
 			chosen[k] = r
 		} else {
@@ -624,8 +626,8 @@ func (e *Engine) PeerProvenance(ctx context.Context, peer string, vs []store.Ver
 		}
 	}
 	for _, r := range recs {
-		if _, ok := chosen[r.Key]; !ok || r.Route == peer {
-			chosen[r.Key] = r
+		if _, ok := chosen[r.Version]; !ok || r.Route == peer {
+			chosen[r.Version] = r
 		}
 	}
 	// Written by hand: keys are the versions' envelope keys and records
@@ -635,12 +637,13 @@ func (e *Engine) PeerProvenance(ctx context.Context, peer string, vs []store.Ver
 	b := make([]byte, 0, 1024*len(chosen))
 	b = append(b, '{')
 	first := true
-	for _, k := range keys {
-		r, ok := chosen[k]
+	for i := range vs {
+		r, ok := chosen[vs[i].Ref]
 		if !ok {
 			continue
 		}
-		delete(chosen, k) // an object listed twice is one member
+		delete(chosen, vs[i].Ref) // an object listed twice is one member
+		k := KeyOf(&vs[i])
 		if !first {
 			b = append(b, ',')
 		}
@@ -813,7 +816,7 @@ func (e *Engine) putArrivals(ctx context.Context, from string, recs []store.Prov
 	var later []store.ProvenanceRecord
 	for i, r := range recs {
 		if !added[i] {
-			later = append(later, store.ProvenanceRecord{Key: r.Key, Route: "<-" + from, Record: r.Record, Shared: r.Shared})
+			later = append(later, store.ProvenanceRecord{Version: r.Version, Route: "<-" + from, Record: r.Record, Shared: r.Shared})
 		}
 	}
 	_, err = e.cfg.DB.PutProvenance(ctx, later)

@@ -467,8 +467,8 @@ func appendJSONString(b []byte, s string) []byte {
 
 // servedCache remembers, per peer and version, the provenance record the
 // peer is served, as egress stored it: the peer pulls its view right
-// after egress fills it, and the lookup by key would read the store at
-// random. Records are never replaced once stored, so an entry stays true;
+// after egress fills it, and a hit saves a read of the store. Records are
+// never replaced once stored, so an entry stays true;
 // the cache is bounded (oldest out first) and a miss reads the store.
 // Safe for concurrent use.
 type servedCache struct {
@@ -478,7 +478,10 @@ type servedCache struct {
 	next  int
 }
 
-type servedKey struct{ peer, key string }
+type servedKey struct {
+	peer    string
+	version int64
+}
 
 // servedCap bounds the entries: a few egress batches ahead of the peer.
 const servedCap = 1 << 16
@@ -490,7 +493,7 @@ func (c *servedCache) put(peer string, rs []store.ProvenanceRecord) {
 		c.m = make(map[servedKey]store.ProvenanceRecord)
 	}
 	for _, r := range rs {
-		k := servedKey{peer, r.Key}
+		k := servedKey{peer, r.Version}
 		if _, ok := c.m[k]; ok {
 			continue
 		}
@@ -505,9 +508,9 @@ func (c *servedCache) put(peer string, rs []store.ProvenanceRecord) {
 	}
 }
 
-func (c *servedCache) get(peer, key string) (store.ProvenanceRecord, bool) {
+func (c *servedCache) get(peer string, version int64) (store.ProvenanceRecord, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.m[servedKey{peer, key}]
+	r, ok := c.m[servedKey{peer, version}]
 	return r, ok
 }

@@ -33,7 +33,7 @@ func roundTrip(t *testing.T, ps []*Provenance) []store.ProvenanceRecord {
 	var dec storedDecoder
 	for i, p := range ps {
 		// What the store returns is a copy.
-		recs[i] = store.ProvenanceRecord{Key: fmt.Sprint(i), Record: bytes.Clone(parts[i][0]), Shared: parts[i][1]}
+		recs[i] = store.ProvenanceRecord{Version: int64(i + 1), Record: bytes.Clone(parts[i][0]), Shared: parts[i][1]}
 		got, err := dec.decode(recs[i])
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)

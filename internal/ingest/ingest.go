@@ -94,10 +94,14 @@ func (o Outcome) String() string {
 
 // Item is the outcome for one object of a stream, in stream order.
 type Item struct {
-	Index    int    // 0-based position in the stream
-	ID       string // the object's id when it could be read
-	Outcome  Outcome
-	Err      error    // why it was rejected
+	Index   int    // 0-based position in the stream
+	ID      string // the object's id when it could be read
+	Outcome Outcome
+	Err     error // why it was rejected
+	// Ref is the stored version's store.Version.Ref when the store
+	// settled it (Added, or a Duplicate of a stored version); zero for a
+	// duplicate of an earlier object in the same stream.
+	Ref      int64
 	Warnings []string // accepted with remarks (e.g. a non-deterministic SCO id)
 }
 
@@ -541,6 +545,7 @@ func (in *Ingester) store(ctx context.Context, collection string, b []pending, s
 		if p.ok {
 			r := res[j]
 			j++
+			it.Ref = r.Ref
 			switch r.Outcome {
 			case store.Added:
 				it.Outcome = Added

@@ -79,8 +79,13 @@ type Version struct {
 
 	// Set by the store on reads.
 	VersionTime time.Time // Modified, else Created, else (SCO) first date stored
-	Seq         int64     // collection row sequence (collection reads)
-	DateAdded   time.Time // collection row date_added (collection reads)
+	// Ref is the store's reference of the stored version: assigned when it
+	// is first stored, never reused, and increasing with each version
+	// stored, so records kept per version (provenance) are written and
+	// read in the order versions were stored rather than scattered by id.
+	Ref       int64
+	Seq       int64     // collection row sequence (collection reads)
+	DateAdded time.Time // collection row date_added (collection reads)
 	// IsFirst and IsLast (collection reads) say whether the version is the
 	// oldest and the newest of its object in the collection.
 	IsFirst, IsLast bool
@@ -120,6 +125,7 @@ type Result struct {
 	Err       error     // set when Outcome is Rejected
 	Seq       int64     // collection row sequence when Added
 	DateAdded time.Time // when Added
+	Ref       int64     // the stored version's Ref when Added or Duplicate
 }
 
 // Collection is a TAXII collection.

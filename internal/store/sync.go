@@ -44,10 +44,15 @@ type SyncCursor struct {
 	Updated     time.Time // set by the store
 }
 
-// ProvenanceRecord is the provenance kept for one object version: the
-// record it arrived with or its origin signature (Route empty), or the
+// ProvenanceRecord is the provenance kept for one stored object version:
+// the record it arrived with or its origin signature (Route empty), or the
 // record as sent on to one peer (Route the peer's name), or the record of
 // a later arrival by another path (Route "<-" and the sender's name).
+//
+// Records are kept by the version's Ref, so a batch of versions stored or
+// released together has its records side by side: writing and reading them
+// touches a few pages, not one page per version as a key made of random
+// object ids would.
 //
 // The records of one batch may share a part (Shared: e.g. a signed Merkle
 // root and the tree hashes their proofs are made of); the store keeps each
@@ -55,10 +60,10 @@ type SyncCursor struct {
 // returns it with every record that names it. The store reads neither
 // Record nor Shared.
 type ProvenanceRecord struct {
-	Key    string // the version's envelope key (federation.KeyOf)
-	Route  string
-	Record []byte
-	Shared []byte // nil: Record is whole
+	Version int64 // the stored version's Ref
+	Route   string
+	Record  []byte
+	Shared  []byte // nil: Record is whole
 }
 
 // Sync keeps the federation sync engine's state: cursors, counters and
@@ -80,14 +85,17 @@ type Sync interface {
 	SyncCounts(ctx context.Context, peer string) (map[string]map[string]int64, error)
 	// PutProvenance stores records, with their shared parts, in one
 	// transaction and reports, index for index, whether each was new; a
-	// record whose (Key, Route) is already stored is left as it is, so the
-	// first signature of a version is the one every later release carries.
-	// A shared part is kept only if a new record names it.
+	// record whose (Version, Route) is already stored is left as it is, so
+	// the first signature of a version is the one every later release
+	// carries. A shared part is kept only if a new record names it. A
+	// record of a version that is not stored fails the call with
+	// ErrNotFound and stores nothing.
 	PutProvenance(ctx context.Context, rs []ProvenanceRecord) ([]bool, error)
-	// Provenance returns the stored records of the given keys, for the
-	// given routes only when routes is not empty, each with its shared
-	// part (records naming the same part share one slice: read only).
-	Provenance(ctx context.Context, keys []string, routes []string) ([]ProvenanceRecord, error)
+	// Provenance returns the stored records of the given versions (Refs),
+	// for the given routes only when routes is not empty, each with its
+	// shared part (records naming the same part share one slice: read
+	// only).
+	Provenance(ctx context.Context, versions []int64, routes []string) ([]ProvenanceRecord, error)
 }
 
 // SharedDigests returns, index for index, the SHA-256 of each record's

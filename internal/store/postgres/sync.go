@@ -128,40 +128,44 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 		return added, nil
 	}
 	digests, parts := store.SharedDigests(rs)
-	keys := make([]string, len(rs))
+	versions := make([]int64, len(rs))
 	routes := make([]string, len(rs))
 	records := make([][]byte, len(rs))
 	for i, r := range rs {
-		keys[i], routes[i], records[i] = r.Key, r.Route, r.Record
+		versions[i], routes[i], records[i] = r.Version, r.Route, r.Record
 	}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: provenance: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `INSERT INTO provenance (key, route, record, shared)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING key, route`,
-		keys, routes, records, digests)
+	rows, err := tx.Query(ctx, `INSERT INTO provenance (version_pk, route, record, shared)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING version_pk, route`,
+		versions, routes, records, digests)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: provenance: %w", err)
+		return nil, fmt.Errorf("postgres: provenance: %w", keyErr(err))
 	}
-	inserted := map[[2]string]bool{}
+	type provKey struct {
+		version int64
+		route   string
+	}
+	inserted := map[provKey]bool{}
 	for rows.Next() {
-		var k, route string
-		if err := rows.Scan(&k, &route); err != nil {
+		var k provKey
+		if err := rows.Scan(&k.version, &k.route); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("postgres: provenance: %w", err)
 		}
-		inserted[[2]string{k, route}] = true
+		inserted[k] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: provenance: %w", err)
+		return nil, fmt.Errorf("postgres: provenance: %w", keyErr(err))
 	}
 	var hashes, bodies [][]byte
 	needed := map[[32]byte]bool{}
 	for i, r := range rs {
-		k := [2]string{r.Key, r.Route}
+		k := provKey{r.Version, r.Route}
 		// A record listed twice in one call is new once.
 		added[i] = inserted[k]
 		delete(inserted, k)
@@ -183,14 +187,14 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 	return added, nil
 }
 
-// Provenance returns the records of keys, of the given routes if any,
+// Provenance returns the records of versions, of the given routes if any,
 // with their shared parts.
-func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
-	if len(keys) == 0 {
+func (db *DB) Provenance(ctx context.Context, versions []int64, routes []string) ([]store.ProvenanceRecord, error) {
+	if len(versions) == 0 {
 		return nil, nil
 	}
-	q := `SELECT key, route, record, shared FROM provenance WHERE key = ANY($1)`
-	args := []any{keys}
+	q := `SELECT version_pk, route, record, shared FROM provenance WHERE version_pk = ANY($1)`
+	args := []any{versions}
 	if len(routes) > 0 {
 		q += ` AND route = ANY($2)`
 		args = append(args, routes)
@@ -205,7 +209,7 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 	for rows.Next() {
 		var r store.ProvenanceRecord
 		var h []byte
-		if err := rows.Scan(&r.Key, &r.Route, &r.Record, &h); err != nil {
+		if err := rows.Scan(&r.Version, &r.Route, &r.Record, &h); err != nil {
 			return nil, fmt.Errorf("postgres: provenance: %w", err)
 		}
 		out = append(out, r)
@@ -244,7 +248,7 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 			continue
 		}
 		if out[i].Shared = parts[h]; out[i].Shared == nil {
-			return nil, fmt.Errorf("postgres: provenance of %s: shared part %x missing", out[i].Key, h)
+			return nil, fmt.Errorf("postgres: provenance of version %d: shared part %x missing", out[i].Version, h)
 		}
 	}
 	return out, nil

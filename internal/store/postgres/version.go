@@ -132,6 +132,14 @@ type putTx struct {
 	rows       []row    // new collection rows, in input order
 	unsetFirst []vkey   // stored rows that stop being first
 	unsetLast  []vkey   // stored rows that stop being last
+	// dups are the duplicates' results with their versions, whose pks a
+	// version new to this batch has only once it is inserted.
+	dups []dup
+}
+
+type dup struct {
+	result int
+	ver    *known
 }
 
 func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.Result, error) {
@@ -190,7 +198,16 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.
 		return nil, err
 	}
 	committed = true
+	for _, d := range tx.dups {
+		tx.rs[d.result].Ref = d.ver.pk
+	}
 	return tx.rs, nil
+}
+
+// duplicate settles input i as a duplicate of version k.
+func (tx *putTx) duplicate(i int, k *known) {
+	tx.rs[i] = store.Result{Outcome: store.Duplicate, Ref: k.pk}
+	tx.dups = append(tx.dups, dup{i, k})
 }
 
 // prepare derives each version's keys and rejects those the store cannot key.
@@ -354,7 +371,7 @@ func (tx *putTx) decide() {
 				case k.hash != in.hash:
 					tx.rs[i] = rejected(id, in.vtime, store.ErrConflict)
 				case k.inColl:
-					tx.rs[i] = store.Result{Outcome: store.Duplicate}
+					tx.duplicate(i, k)
 				default:
 					tx.list(i, k)
 				}
@@ -376,7 +393,7 @@ func (tx *putTx) decide() {
 		hk := hkey{id, in.hash}
 		if k := tx.byHash[hk]; k != nil {
 			if k.inColl {
-				tx.rs[i] = store.Result{Outcome: store.Duplicate}
+				tx.duplicate(i, k)
 			} else {
 				tx.list(i, k)
 			}
@@ -641,7 +658,7 @@ func (tx *putTx) finish(ctx context.Context, conn *pgxpool.Conn) error {
 	}
 	for j, r := range tx.rows {
 		off := int64(j + 1)
-		tx.rs[r.result] = store.Result{Outcome: store.Added, Seq: seq0 + off, DateAdded: fromMicros(added0 + off)}
+		tx.rs[r.result] = store.Result{Outcome: store.Added, Seq: seq0 + off, DateAdded: fromMicros(added0 + off), Ref: r.ver.pk}
 	}
 	return nil
 }
@@ -661,14 +678,14 @@ func (hr *headRows) add(id string, h *head) {
 	hr.vtimes, hr.revoked = append(hr.vtimes, h.vtime), append(hr.revoked, h.revokedAt)
 }
 
-const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts`
+const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts, v.pk`
 
 // scanVersion scans versionColumns, then extra destinations.
 func scanVersion(row pgx.Row, v *store.Version, extra ...any) error {
 	var created, modified *int64
 	var hash []byte
 	var vtime int64
-	dst := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vtime, &v.Submitter, &v.Facts}, extra...)
+	dst := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vtime, &v.Submitter, &v.Facts, &v.Ref}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return err
 	}

@@ -141,29 +141,29 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 			if digests[start+i] != nil {
 				d = digests[start+i]
 			}
-			args = append(args, r.Key, r.Route, r.Record, d)
+			args = append(args, r.Version, r.Route, r.Record, d)
 		}
-		q := `INSERT OR IGNORE INTO provenance (key, route, record, shared) VALUES (?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1) +
-			` RETURNING key, route`
+		q := `INSERT OR IGNORE INTO provenance (version_pk, route, record, shared) VALUES (?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1) +
+			` RETURNING version_pk, route`
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, wrapErr("provenance", err)
+			return nil, provenanceErr(err)
 		}
-		inserted := map[[2]string]bool{}
+		inserted := map[provKey]bool{}
 		for rows.Next() {
-			var k, route string
-			if err := rows.Scan(&k, &route); err != nil {
+			var k provKey
+			if err := rows.Scan(&k.version, &k.route); err != nil {
 				rows.Close()
 				return nil, wrapErr("provenance", err)
 			}
-			inserted[[2]string{k, route}] = true
+			inserted[k] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, wrapErr("provenance", err)
+			return nil, provenanceErr(err)
 		}
 		for i, r := range chunk {
-			k := [2]string{r.Key, r.Route}
+			k := provKey{r.Version, r.Route}
 			// A record listed twice in one call is new once.
 			added[start+i] = inserted[k]
 			delete(inserted, k)
@@ -181,23 +181,37 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 	return added, wrapErr("provenance", tx.Commit())
 }
 
+type provKey struct {
+	version int64
+	route   string
+}
+
+// provenanceErr names a record of a version that is not stored (the
+// foreign key to versions) as store.ErrNotFound.
+func provenanceErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		return fmt.Errorf("sqlite: provenance of a version that is not stored: %w", store.ErrNotFound)
+	}
+	return wrapErr("provenance", err)
+}
+
 // provenanceChunk bounds the parameters of one lookup.
 const provenanceChunk = 300
 
-// Provenance returns the records of keys, of the given routes if any,
+// Provenance returns the records of versions, of the given routes if any,
 // with their shared parts.
-func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([]store.ProvenanceRecord, error) {
+func (db *DB) Provenance(ctx context.Context, versions []int64, routes []string) ([]store.ProvenanceRecord, error) {
 	var out []store.ProvenanceRecord
 	var hashes []string // of each record in out; "" when whole
-	for len(keys) > 0 {
-		n := min(len(keys), provenanceChunk)
-		chunk := keys[:n]
-		keys = keys[n:]
+	for len(versions) > 0 {
+		n := min(len(versions), provenanceChunk)
+		chunk := versions[:n]
+		versions = versions[n:]
 		args := make([]any, 0, n+len(routes))
 		for _, k := range chunk {
 			args = append(args, k)
 		}
-		q := `SELECT key, route, record, shared FROM provenance WHERE key IN (?` + strings.Repeat(", ?", n-1) + `)`
+		q := `SELECT version_pk, route, record, shared FROM provenance WHERE version_pk IN (?` + strings.Repeat(", ?", n-1) + `)`
 		if len(routes) > 0 {
 			q += ` AND route IN (?` + strings.Repeat(", ?", len(routes)-1) + `)`
 			for _, r := range routes {
@@ -211,7 +225,7 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 		for rows.Next() {
 			var r store.ProvenanceRecord
 			var h []byte
-			if err := rows.Scan(&r.Key, &r.Route, &r.Record, &h); err != nil {
+			if err := rows.Scan(&r.Version, &r.Route, &r.Record, &h); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("sqlite: provenance: %w", err)
 			}
@@ -256,7 +270,7 @@ func (db *DB) Provenance(ctx context.Context, keys []string, routes []string) ([
 			continue
 		}
 		if out[i].Shared = parts[h]; out[i].Shared == nil {
-			return nil, fmt.Errorf("sqlite: provenance of %s: shared part %x missing", out[i].Key, h)
+			return nil, fmt.Errorf("sqlite: provenance of version %d: shared part %x missing", out[i].Version, h)
 		}
 	}
 	return out, nil

@@ -614,7 +614,7 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 	// this call listed its object.
 	known = known && stored && !p.listed[v.ID]
 	if stored && known && sr.inColl {
-		return store.Result{Outcome: store.Duplicate}, nil
+		return store.Result{Outcome: store.Duplicate, Ref: pk}, nil
 	}
 	if stored && !known {
 		// The version may be listed by a pending row of this very batch.
@@ -623,7 +623,7 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 		}
 		err := p.st.inCollection.QueryRowContext(ctx, p.coll, pk).Scan(new(int))
 		if err == nil {
-			return store.Result{Outcome: store.Duplicate}, nil
+			return store.Result{Outcome: store.Duplicate, Ref: pk}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return store.Result{}, wrapErr("put", err)
@@ -700,7 +700,7 @@ func (p *putter) put(v *store.Version) (store.Result, error) {
 			return store.Result{}, wrapErr("put", err)
 		}
 	}
-	return store.Result{Outcome: store.Added, Seq: seq, DateAdded: time.UnixMicro(dateAdded).UTC()}, nil
+	return store.Result{Outcome: store.Added, Seq: seq, DateAdded: time.UnixMicro(dateAdded).UTC(), Ref: pk}, nil
 }
 
 // ends decides whether a version at vt, about to be listed in the
@@ -752,7 +752,7 @@ func (p *putter) ends(id string, vt int64) (first, last bool, err error) {
 	return first, last, nil
 }
 
-const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts`
+const versionColumns = `v.id, v.type, v.spec_version, v.created, v.modified, v.revoked, v.hash, v.vtime, v.submitter, v.facts, v.pk`
 
 // scanVersion scans versionColumns followed by extra destinations.
 func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...any) error {
@@ -761,7 +761,7 @@ func scanVersion(sc interface{ Scan(...any) error }, v *store.Version, extra ...
 		hash              []byte
 		vt                int64
 	)
-	dest := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vt, &v.Submitter, &v.Facts}, extra...)
+	dest := append([]any{&v.ID, &v.Type, &v.SpecVersion, &created, &modified, &v.Revoked, &hash, &vt, &v.Submitter, &v.Facts, &v.Ref}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return err
 	}

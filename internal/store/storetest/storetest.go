@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, open) })
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
 	t.Run("Owner", func(t *testing.T) { testOwner(t, open) })
+	t.Run("Ref", func(t *testing.T) { testRef(t, open) })
 }
 
 // NewVersion builds a store.Version from a JSON object literal: Body is the
@@ -162,12 +163,12 @@ func wantOutcomes(t testing.TB, rs []store.Result, want ...store.Outcome) {
 	for i, r := range rs {
 		switch r.Outcome {
 		case store.Added:
-			if r.Seq <= 0 || r.DateAdded.IsZero() || r.Err != nil {
-				t.Errorf("result %d: Added with Seq %d, DateAdded %v, Err %v", i, r.Seq, r.DateAdded, r.Err)
+			if r.Seq <= 0 || r.DateAdded.IsZero() || r.Ref <= 0 || r.Err != nil {
+				t.Errorf("result %d: Added with Seq %d, DateAdded %v, Ref %d, Err %v", i, r.Seq, r.DateAdded, r.Ref, r.Err)
 			}
 		case store.Duplicate:
-			if r.Err != nil {
-				t.Errorf("result %d: Duplicate with Err %v", i, r.Err)
+			if r.Err != nil || r.Ref <= 0 {
+				t.Errorf("result %d: Duplicate with Ref %d, Err %v", i, r.Ref, r.Err)
 			}
 		case store.Rejected:
 			if r.Err == nil {
@@ -253,7 +254,7 @@ func keys(vs []store.Version) []key {
 
 // versionOpts compares what a store returns with what was put.
 var versionOpts = cmp.Options{
-	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Seq", "DateAdded", "Audience", "IsFirst", "IsLast"),
+	cmpopts.IgnoreFields(store.Version{}, "VersionTime", "Ref", "Seq", "DateAdded", "Audience", "IsFirst", "IsLast"),
 	cmpopts.EquateEmpty(),
 }
 
@@ -1201,3 +1202,42 @@ func testFirstLastFlags(t *testing.T, open Opener) {
 		})
 	}
 }
+
+// testRef checks the version references Put reports and reads return: one
+// per stored version, whatever collection lists it, increasing with each
+// version stored.
+func testRef(t *testing.T, open Opener) {
+	s := openWith(t, open, store.Options{})
+	v1, v2, sco := indicator(t, 1, 0), indicator(t, 1, 5), ipv4(t, 1, "192.0.2.1")
+	rs := put(t, s, collA, v1, sco)
+	wantOutcomes(t, rs, store.Added, store.Added)
+	again := put(t, s, collA, v1, sco)
+	wantOutcomes(t, again, store.Duplicate, store.Duplicate)
+	other := put(t, s, collB, v1, sco)
+	wantOutcomes(t, other, store.Added, store.Added)
+	for i := range rs {
+		if again[i].Ref != rs[i].Ref || other[i].Ref != rs[i].Ref {
+			t.Errorf("version %d: Refs %d, %d (duplicate), %d (another collection): want one", i, rs[i].Ref, again[i].Ref, other[i].Ref)
+		}
+	}
+	if rs[0].Ref == rs[1].Ref {
+		t.Errorf("two versions share Ref %d", rs[0].Ref)
+	}
+	newer := put(t, s, collA, v2)
+	wantOutcomes(t, newer, store.Added)
+	if newer[0].Ref <= max(rs[0].Ref, rs[1].Ref) {
+		t.Errorf("a version stored later has Ref %d, not above %d and %d", newer[0].Ref, rs[0].Ref, rs[1].Ref)
+	}
+	if got := current(t, s, v1.ID).Ref; got != newer[0].Ref {
+		t.Errorf("Current Ref %d, want %d", got, newer[0].Ref)
+	}
+	want := map[string]int64{refKey(v1): rs[0].Ref, refKey(sco): rs[1].Ref, refKey(v2): newer[0].Ref}
+	for _, v := range queryAll(t, s, store.Query{Collection: collA, Versions: store.VersionFilter{All: true}, Limit: 10}) {
+		if v.Ref != want[refKey(v)] {
+			t.Errorf("Query: %s has Ref %d, want %d", refKey(v), v.Ref, want[refKey(v)])
+		}
+	}
+}
+
+// refKey names a version within testRef.
+func refKey(v store.Version) string { return fmt.Sprintf("%s@%x", v.ID, v.Hash[:4]) }

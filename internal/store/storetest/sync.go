@@ -110,12 +110,33 @@ func RunSync(t *testing.T, open Opener) {
 			t.Errorf("counts of one peer: %v, %v", one, err)
 		}
 	})
+	// refs stores n versions and returns their Refs, in the order stored.
+	refs := func(t *testing.T, s store.Store, n int) []int64 {
+		t.Helper()
+		if err := s.CreateCollection(ctx, store.Collection{ID: collA, Alias: "a", Title: "A", Created: tm(0)}); err != nil {
+			t.Fatal(err)
+		}
+		vs := make([]store.Version, n)
+		for i := range vs {
+			vs[i] = indicator(t, i+1, 0)
+		}
+		rs := put(t, s, collA, vs...)
+		out := make([]int64, n)
+		for i, r := range rs {
+			if r.Outcome != store.Added || r.Ref <= 0 {
+				t.Fatalf("put %d: %+v, want Added with a Ref", i, r)
+			}
+			out[i] = r.Ref
+		}
+		return out
+	}
 	t.Run("Provenance", func(t *testing.T) {
 		s := syncStore(t)
+		ref := refs(t, s.(store.Store), 2)
 		rs := []store.ProvenanceRecord{
-			{Key: "indicator--1@2026-01-01T00:00:00Z", Route: "", Record: []byte(`{"v":1}`)},
-			{Key: "indicator--1@2026-01-01T00:00:00Z", Route: "KR-CERT", Record: []byte(`{"v":1,"path":[]}`)},
-			{Key: "indicator--2@2026-01-01T00:00:00Z", Route: "", Record: []byte(`{"v":1,"x":2}`)},
+			{Version: ref[0], Route: "", Record: []byte(`{"v":1}`)},
+			{Version: ref[0], Route: "KR-CERT", Record: []byte(`{"v":1,"path":[]}`)},
+			{Version: ref[1], Route: "", Record: []byte(`{"v":1,"x":2}`)},
 		}
 		added, err := s.PutProvenance(ctx, rs)
 		if err != nil {
@@ -124,10 +145,10 @@ func RunSync(t *testing.T, open Opener) {
 		if diff := cmp.Diff([]bool{true, true, true}, added); diff != "" {
 			t.Errorf("first put, new (-want +got):\n%s", diff)
 		}
-		// The first record of a (key, route) stays.
+		// The first record of a (version, route) stays.
 		added, err = s.PutProvenance(ctx, []store.ProvenanceRecord{
-			{Key: rs[0].Key, Route: "", Record: []byte(`{"v":2}`)},
-			{Key: rs[0].Key, Route: "<-KR-CERT", Record: []byte(`{"v":3}`)},
+			{Version: ref[0], Route: "", Record: []byte(`{"v":2}`)},
+			{Version: ref[0], Route: "<-KR-CERT", Record: []byte(`{"v":3}`)},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -135,35 +156,50 @@ func RunSync(t *testing.T, open Opener) {
 		if diff := cmp.Diff([]bool{false, true}, added); diff != "" {
 			t.Errorf("second put, new (-want +got):\n%s", diff)
 		}
-		rs = append(rs, store.ProvenanceRecord{Key: rs[0].Key, Route: "<-KR-CERT", Record: []byte(`{"v":3}`)})
-		got, err := s.Provenance(ctx, []string{rs[0].Key, "indicator--9@x"}, nil)
+		rs = append(rs, store.ProvenanceRecord{Version: ref[0], Route: "<-KR-CERT", Record: []byte(`{"v":3}`)})
+		got, err := s.Provenance(ctx, []int64{ref[0], ref[1] + 1000}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sortRecs := cmpopts.SortSlices(func(a, b store.ProvenanceRecord) bool { return a.Key+a.Route < b.Key+b.Route })
+		sortRecs := cmpopts.SortSlices(func(a, b store.ProvenanceRecord) bool {
+			return a.Version < b.Version || a.Version == b.Version && a.Route < b.Route
+		})
 		if diff := cmp.Diff([]store.ProvenanceRecord{rs[0], rs[1], rs[3]}, got, sortRecs); diff != "" {
 			t.Errorf("provenance (-want +got):\n%s", diff)
 		}
-		got, err = s.Provenance(ctx, []string{rs[0].Key, rs[2].Key}, []string{""})
+		got, err = s.Provenance(ctx, []int64{ref[0], ref[1]}, []string{""})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff([]store.ProvenanceRecord{rs[0], rs[2]}, got, sortRecs); diff != "" {
 			t.Errorf("provenance of route '' (-want +got):\n%s", diff)
 		}
+		// A record of a version that is not stored is refused, with the
+		// rest of its call.
+		_, err = s.PutProvenance(ctx, []store.ProvenanceRecord{
+			{Version: ref[1], Route: "JP-CERT", Record: []byte(`{"v":4}`)},
+			{Version: ref[1] + 1000, Route: "", Record: []byte(`{"v":5}`)},
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("provenance of a version not stored: %v, want ErrNotFound", err)
+		}
+		if got, err := s.Provenance(ctx, []int64{ref[1]}, []string{"JP-CERT"}); err != nil || len(got) != 0 {
+			t.Errorf("a refused call stored %v (%v)", got, err)
+		}
 	})
 	t.Run("ProvenanceShared", func(t *testing.T) {
 		s := syncStore(t)
+		ref := refs(t, s.(store.Store), 6)
 		batch := []byte("\x01root and tree of batch A")
 		other := []byte("\x01root and tree of batch B")
 		same := append([]byte(nil), other...) // equal content, another slice
 		rs := []store.ProvenanceRecord{
-			{Key: "indicator--1@2026-01-01T00:00:00Z", Record: []byte{1, 0}, Shared: batch},
-			{Key: "indicator--2@2026-01-01T00:00:00Z", Record: []byte{1, 1}, Shared: batch},
-			{Key: "indicator--3@2026-01-01T00:00:00Z", Record: []byte{1, 0}, Shared: other},
-			{Key: "indicator--4@2026-01-01T00:00:00Z", Record: []byte{1, 1}, Shared: same},
-			{Key: "indicator--5@2026-01-01T00:00:00Z", Record: []byte(`{"v":1}`)},
-			{Key: "indicator--1@2026-01-01T00:00:00Z", Route: "KR-CERT", Record: []byte{1, 2}, Shared: other},
+			{Version: ref[0], Record: []byte{1, 0}, Shared: batch},
+			{Version: ref[1], Record: []byte{1, 1}, Shared: batch},
+			{Version: ref[2], Record: []byte{1, 0}, Shared: other},
+			{Version: ref[3], Record: []byte{1, 1}, Shared: same},
+			{Version: ref[4], Record: []byte(`{"v":1}`)},
+			{Version: ref[0], Route: "KR-CERT", Record: []byte{1, 2}, Shared: other},
 		}
 		added, err := s.PutProvenance(ctx, rs)
 		if err != nil {
@@ -174,8 +210,8 @@ func RunSync(t *testing.T, open Opener) {
 		}
 		// A record already stored keeps its shared part too.
 		added, err = s.PutProvenance(ctx, []store.ProvenanceRecord{
-			{Key: rs[0].Key, Record: []byte{1, 9}, Shared: []byte("\x01another batch")},
-			{Key: "indicator--6@2026-01-01T00:00:00Z", Record: []byte{1, 3}, Shared: batch},
+			{Version: ref[0], Record: []byte{1, 9}, Shared: []byte("\x01another batch")},
+			{Version: ref[5], Record: []byte{1, 3}, Shared: batch},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -183,20 +219,18 @@ func RunSync(t *testing.T, open Opener) {
 		if diff := cmp.Diff([]bool{false, true}, added); diff != "" {
 			t.Errorf("second put, new (-want +got):\n%s", diff)
 		}
-		rs = append(rs, store.ProvenanceRecord{Key: "indicator--6@2026-01-01T00:00:00Z", Record: []byte{1, 3}, Shared: batch})
-		keys := []string{"indicator--9@x"}
-		for _, r := range rs {
-			keys = append(keys, r.Key)
-		}
-		got, err := s.Provenance(ctx, keys, nil)
+		rs = append(rs, store.ProvenanceRecord{Version: ref[5], Record: []byte{1, 3}, Shared: batch})
+		got, err := s.Provenance(ctx, append([]int64{ref[5] + 1000}, ref...), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sortRecs := cmpopts.SortSlices(func(a, b store.ProvenanceRecord) bool { return a.Key+a.Route < b.Key+b.Route })
+		sortRecs := cmpopts.SortSlices(func(a, b store.ProvenanceRecord) bool {
+			return a.Version < b.Version || a.Version == b.Version && a.Route < b.Route
+		})
 		if diff := cmp.Diff(rs, got, sortRecs); diff != "" {
 			t.Errorf("provenance (-want +got):\n%s", diff)
 		}
-		got, err = s.Provenance(ctx, []string{rs[0].Key}, []string{"KR-CERT"})
+		got, err = s.Provenance(ctx, []int64{ref[0]}, []string{"KR-CERT"})
 		if err != nil {
 			t.Fatal(err)
 		}
