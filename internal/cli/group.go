@@ -94,13 +94,14 @@ func groupShow(ctx context.Context, e *env, args []string) int {
 }
 
 // groupMember adds or removes a member: an organisation id (or "org:ID"),
-// or another group as "group:ID".
+// another group as "group:ID", or a partner node as "peer:NAME" (it hosts
+// members of the group, so what is distributed to the group may go to it).
 func groupMember(ctx context.Context, e *env, args []string, add bool) int {
 	verb := "remove"
 	if add {
 		verb = "add"
 	}
-	fs := newFlags(e, "group "+verb, "GROUP ORG|org:ID|group:ID")
+	fs := newFlags(e, "group "+verb, "GROUP ORG|org:ID|group:ID|peer:NAME")
 	var sf storeFlags
 	sf.register(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
@@ -111,7 +112,7 @@ func groupMember(ctx context.Context, e *env, args []string, add bool) int {
 		return 2
 	}
 	member := fs.Arg(1)
-	if !strings.HasPrefix(member, "org:") && !strings.HasPrefix(member, "group:") {
+	if !strings.HasPrefix(member, "org:") && !strings.HasPrefix(member, "group:") && !strings.HasPrefix(member, "peer:") {
 		member = "org:" + member
 	}
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/stix"
 )
 
@@ -52,11 +53,14 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fmt.Errorf("object %s: %w", id, err)
 		}
-		r := policy.Reader{Peer: *peer}
+		var r policy.Reader
 		if *as != "" {
-			if r, err = orgReader(ctx, db, *as, *user); err != nil {
-				return err
-			}
+			r, err = orgReader(ctx, db, *as, *user)
+		} else {
+			r, err = peerReader(ctx, db, *peer)
+		}
+		if err != nil {
+			return err
 		}
 		pol, err := policy.LoadConfig(ctx, db)
 		if err != nil {
@@ -130,6 +134,26 @@ func orgReader(ctx context.Context, db nodeDB, org, user string) (policy.Reader,
 		return policy.Reader{}, err
 	}
 	return policy.Reader{User: user, Org: o.ID, Country: o.Country, Groups: groups}, nil
+}
+
+// peerReader is the partner node name as the sync engine reads for it:
+// with the country its operator declared and the sharing groups the
+// registry lists it in.
+func peerReader(ctx context.Context, db nodeDB, name string) (policy.Reader, error) {
+	r := policy.Reader{Peer: name}
+	if ps, ok := db.(store.Peers); ok {
+		p, err := ps.Peer(ctx, name)
+		if err != nil {
+			return policy.Reader{}, fmt.Errorf("peer %s: %w", name, err)
+		}
+		r.Country = p.Country
+	}
+	groups, err := db.PeerGroups(ctx, name)
+	if err != nil {
+		return policy.Reader{}, err
+	}
+	r.Groups = groups
+	return r, nil
 }
 
 // explainAll shows the decision for a user of every organisation.

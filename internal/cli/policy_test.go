@@ -126,3 +126,42 @@ func TestOrgSetAnonymous(t *testing.T) {
 		t.Error("set on an absent organisation succeeded")
 	}
 }
+
+// explain --peer decides as the sync engine does: with the country the
+// peer was declared in and the sharing groups the registry lists it in.
+func TestExplainPeer(t *testing.T) {
+	dir, _ := initNode(t, "IN-CERT", "IN")
+	_, fp := peerCert(t)
+	mustRun(t, "peer", "add", "--data", dir, "JP-CERT", "--url", "https://jp.example/taxii2/", "--fingerprint", fp, "--country", "JP")
+	mustRun(t, "group", "create", "--data", dir, "in-jp-telecom")
+	var input []string
+	for i, d := range []policy.Distribution{{Scope: policy.ScopeGroup, Group: "in-jp-telecom"}, {Resident: "IN"}} {
+		def, err := d.MarkingDefinition()
+		if err != nil {
+			t.Fatal(err)
+		}
+		input = append(input, string(def), strings.Replace(indicator(i+1, "2024-01-01T00:00:00.000Z"), `"created":`,
+			`"object_marking_refs":["`+d.MarkingID()+`","`+stix.TLPGreen+`"],"created":`, 1))
+	}
+	if code, out, errs := run(t, strings.Join(input, "\n"), "import", "--data", dir, "-"); code != 0 {
+		t.Fatalf("import: %s %s", out, errs)
+	}
+	explain := func(id string) string {
+		t.Helper()
+		return mustRun(t, "policy", "explain", id, "--peer", "JP-CERT", "--data", dir)
+	}
+	group, resident := "indicator--00000001-0000-4000-8000-000000000000", "indicator--00000002-0000-4000-8000-000000000000"
+	if out := explain(group); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "distribution-group") {
+		t.Errorf("group object, JP-CERT not a member:\n%s", out)
+	}
+	mustRun(t, "group", "add", "--data", dir, "in-jp-telecom", "peer:JP-CERT")
+	if out := explain(group); !strings.HasPrefix(out, "ALLOW") {
+		t.Errorf("group object, JP-CERT a member:\n%s", out)
+	}
+	if out := explain(resident); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "residency") {
+		t.Errorf("object resident in IN, for a peer in JP:\n%s", out)
+	}
+	if code, _, errs := run(t, "", "policy", "explain", group, "--peer", "KR-CERT", "--data", dir); code != 1 || !strings.Contains(errs, "KR-CERT") {
+		t.Errorf("explain for an unknown peer: exit %d, %s", code, errs)
+	}
+}

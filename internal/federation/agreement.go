@@ -51,7 +51,8 @@ type Agreement struct {
 	// partners, AMBER: community), as the policy reads them.
 	Distribution []policy.Scope
 	// Groups are the sharing groups (ids) whose group-distributed objects
-	// may cross; an object naming several needs one of them here.
+	// may cross; an object naming several needs one of them here, and one
+	// this node's registry lists the peer in (see Releases).
 	Groups []string
 	// Types are the object types that may cross; empty: all but the
 	// withheld ones.
@@ -518,8 +519,14 @@ type Object struct {
 // declared when it was added, for a release; this node's for an arrival;
 // empty when not known. An object marked resident in a country goes to
 // nodes in that country only, so an unknown one is abroad.
-func (a *Agreement) Releases(cfg policy.Config, dest string, o Object) policy.Decision {
-	d := cfg.Decide(policy.Reader{Peer: a.Peer, Country: dest}, o.Facts)
+//
+// groups are the sharing groups this node's registry lists the peer in
+// (store.Groups.PeerGroups), read when deciding rather than at ingest,
+// since membership changes: an object distributed to sharing groups goes
+// to, and arrives from, the peer only through a group that the agreement
+// lets cross and that the peer is a member of.
+func (a *Agreement) Releases(cfg policy.Config, dest string, groups []string, o Object) policy.Decision {
+	d := cfg.Decide(policy.Reader{Peer: a.Peer, Country: dest, Groups: groups}, o.Facts)
 	if !d.Allow {
 		return d
 	}
@@ -561,9 +568,18 @@ func (a *Agreement) Releases(cfg policy.Config, dest string, o Object) policy.De
 			if !slices.Contains(a.Distribution, s) {
 				return deny("agreement-distribution", "%s is distributed to %s, which the agreement does not let cross", what, s)
 			}
-			if s == policy.ScopeGroup && !slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(a.Groups, g) }) {
+			if s != policy.ScopeGroup {
+				continue
+			}
+			if !slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(a.Groups, g) }) {
 				return deny("agreement-group", "%s is distributed to sharing groups (%s) none of which the agreement lets cross",
 					what, strings.Join(p.Groups, ", "))
+			}
+			// The group that lets it cross must be one the peer is in:
+			// membership of another group is not agreed for this border.
+			if !slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(a.Groups, g) && slices.Contains(groups, g) }) {
+				return deny("agreement-group", "%s is distributed to sharing groups (%s), and those the agreement lets cross do not have %s as a member",
+					what, strings.Join(p.Groups, ", "), a.Peer)
 			}
 		}
 	}

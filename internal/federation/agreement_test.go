@@ -291,6 +291,8 @@ func TestReleases(t *testing.T) {
 	obj := func(typ string, f policy.Facts) federation.Object {
 		return federation.Object{Type: typ, Facts: f, Sectors: []string{"energy"}}
 	}
+	// The sharing groups this node's registry lists the peer in.
+	member := []string{"g-ci", "g-telecom"}
 	for _, tt := range []struct {
 		name  string
 		edit  func(map[string]any) // of the agreement
@@ -342,28 +344,31 @@ func TestReleases(t *testing.T) {
 			})), false, "agreement-distribution"},
 		{"agreed group", nil, policy.Config{},
 			obj("indicator", withFacts(green, func(f *policy.Facts) {
-				f.Scopes, f.Groups, f.GroupPeers = []policy.Scope{policy.ScopeGroup}, []string{"g-ci", "g-telecom"}, []string{"JP-CERT"}
+				f.Scopes, f.Groups = []policy.Scope{policy.ScopeGroup}, []string{"g-ci", "g-telecom"}
 			})), true, ""},
 		{"group not agreed", nil, policy.Config{},
 			obj("indicator", withFacts(green, func(f *policy.Facts) {
-				f.Scopes, f.Groups, f.GroupPeers = []policy.Scope{policy.ScopeGroup}, []string{"g-ci"}, []string{"JP-CERT"}
+				f.Scopes, f.Groups = []policy.Scope{policy.ScopeGroup}, []string{"g-ci"}
 			})), false, "agreement-group"},
-		{"group without members on the peer", nil, policy.Config{},
+		{"group the peer is not a member of", nil, policy.Config{},
 			obj("indicator", withFacts(green, func(f *policy.Facts) {
-				f.Scopes, f.Groups = []policy.Scope{policy.ScopeGroup}, []string{"g-telecom"}
+				f.Scopes, f.Groups = []policy.Scope{policy.ScopeGroup}, []string{"g-energy"}
 			})), false, "distribution-group"},
 		{"group scope not agreed", func(m map[string]any) {
 			m["distribution"] = []any{"partners", "nodes", "public"}
 			delete(m, "groups")
 		}, policy.Config{},
 			obj("indicator", withFacts(green, func(f *policy.Facts) {
-				f.Scopes, f.Groups, f.GroupPeers = []policy.Scope{policy.ScopeGroup}, []string{"g-telecom"}, []string{"JP-CERT"}
+				f.Scopes, f.Groups = []policy.Scope{policy.ScopeGroup}, []string{"g-telecom"}
 			})), false, "agreement-distribution"},
 		{"a granular part for a group not agreed", nil, policy.Config{},
 			obj("indicator", withFacts(green, func(f *policy.Facts) {
-				f.GroupPeers = []string{"JP-CERT"}
-				f.Granular = []policy.Facts{{Scopes: []policy.Scope{policy.ScopeGroup}, Groups: []string{"g-ci"}, GroupPeers: []string{"JP-CERT"}}}
+				f.Granular = []policy.Facts{{Scopes: []policy.Scope{policy.ScopeGroup}, Groups: []string{"g-ci"}}}
 			})), false, "agreement-group"},
+		{"a granular part for a group the peer is not a member of", nil, policy.Config{},
+			obj("indicator", withFacts(green, func(f *policy.Facts) {
+				f.Granular = []policy.Facts{{Scopes: []policy.Scope{policy.ScopeGroup}, Groups: []string{"g-energy"}}}
+			})), false, "granular-marking"},
 
 		// types and never_release
 		{"withheld by default", nil, policy.Config{}, obj("user-account", green), false, "agreement-never-release"},
@@ -396,7 +401,7 @@ func TestReleases(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := parse(t, tt.edit)
-			d := a.Releases(tt.cfg, "", tt.obj)
+			d := a.Releases(tt.cfg, "", member, tt.obj)
 			if d.Allow != tt.allow || (!tt.allow && d.Rule != tt.rule) {
 				t.Errorf("Releases = %+v; want allow %v, rule %q", d, tt.allow, tt.rule)
 			}
@@ -543,9 +548,37 @@ func TestReleasesResidentAtHome(t *testing.T) {
 		{"abroad, residency not listed", func(m map[string]any) { delete(m, "residency") }, "JP", false, "residency"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := parse(t, tt.edit).Releases(policy.Config{}, tt.dest, o)
+			d := parse(t, tt.edit).Releases(policy.Config{}, tt.dest, nil, o)
 			if d.Allow != tt.allow || (!tt.allow && d.Rule != tt.rule) {
 				t.Errorf("Releases = %+v; want allow %v, rule %q", d, tt.allow, tt.rule)
+			}
+		})
+	}
+}
+
+// TestReleasesGroupMembership: a group-distributed object goes to the peer
+// through a group that the agreement lets cross and that the peer is a
+// member of; being a member of one group and having another agreed does
+// not let it through.
+func TestReleasesGroupMembership(t *testing.T) {
+	a := parse(t, nil) // lets g-telecom cross
+	for _, tt := range []struct {
+		name          string
+		object, peer  []string // the object's groups, the peer's
+		allow         bool
+		rule, inWords string // an allowed object keeps the policy's rule
+	}{
+		{"member of the agreed group", []string{"g-telecom"}, []string{"g-telecom"}, true, "distribution-group", "g-telecom"},
+		{"member through one of the object's groups", []string{"g-ci", "g-telecom"}, []string{"g-ci", "g-telecom"}, true, "distribution-group", ""},
+		{"no member", []string{"g-telecom"}, nil, false, "distribution-group", "not in"},
+		{"member of a group not agreed", []string{"g-ci"}, []string{"g-ci"}, false, "agreement-group", "none of which the agreement lets cross"},
+		{"member of one group, another agreed", []string{"g-ci", "g-telecom"}, []string{"g-ci"}, false, "agreement-group", "do not have JP-CERT as a member"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := policy.Facts{Submitter: "in-telco", TLP: stix.TLPLevelGreen, Scopes: []policy.Scope{policy.ScopeGroup}, Groups: tt.object}
+			d := a.Releases(policy.Config{}, "JP", tt.peer, federation.Object{Type: "indicator", Facts: f, Sectors: []string{"energy"}})
+			if d.Allow != tt.allow || d.Rule != tt.rule || !strings.Contains(d.Reason, tt.inWords) {
+				t.Errorf("Releases = %+v; want allow %v, rule %q, reason naming %q", d, tt.allow, tt.rule, tt.inWords)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/sha256"
 	"slices"
 	"strings"
 	"time"
@@ -37,7 +38,13 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 	if err != nil {
 		return err
 	}
-	hash := a.Hash()
+	// The peer's sharing groups are read once a round rather than fixed
+	// at ingest, since membership changes.
+	groups, err := e.cfg.DB.PeerGroups(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	hash := egressTerms(a, groups)
 	for _, name := range a.Outbound {
 		c, err := e.cfg.DB.Collection(ctx, name)
 		if err != nil {
@@ -48,8 +55,9 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 			return err
 		}
 		if cur.Agreement != hash {
-			// What the previous terms withheld may now be released; what
-			// they released is a duplicate in the view.
+			// What the previous terms (agreement or membership) withheld
+			// may now be released; what they released is a duplicate in
+			// the view.
 			cur.Seq, cur.Agreement = 0, hash
 		}
 		// The first batch of a round is one page, so the peer has
@@ -66,7 +74,7 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 			if len(pg.Versions) == 0 {
 				break
 			}
-			n, done, err := e.release(ctx, p, a, view, pg.Versions)
+			n, done, err := e.release(ctx, p, a, groups, view, pg.Versions)
 			if err != nil {
 				return e.fail(ctx, cur, err)
 			}
@@ -102,6 +110,23 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 	return nil
 }
 
+// egressTerms is what an out cursor's position is evaluated under: the
+// agreement and the sharing groups the peer is a member of. Without
+// groups it is the agreement's hash, as before groups could hold peers.
+func egressTerms(a *Agreement, groups []string) [32]byte {
+	h := a.Hash()
+	if len(groups) == 0 {
+		return h
+	}
+	d := sha256.New()
+	d.Write(h[:])
+	for _, g := range slices.Sorted(slices.Values(groups)) {
+		d.Write([]byte{0})
+		d.Write([]byte(g))
+	}
+	return [32]byte(d.Sum(nil))
+}
+
 // egressBatch is how many versions egress decides, signs (a page at a
 // time) and puts in a view at once, after a round's first page: each
 // batch is a few writes, and a write of rows with random keys costs less
@@ -128,7 +153,8 @@ const provenanceGrace = 2 * time.Minute
 // the view, and how many of vs it decided: all of them, unless it met a
 // version received less than provenanceGrace ago whose provenance is not
 // stored yet, which it stops before, to be decided in a later round.
-func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view string, vs []store.Version) (int, int, error) {
+// groups are the sharing groups this node's registry lists the peer in.
+func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups []string, view string, vs []store.Version) (int, int, error) {
 	// Only what this node received has paths to check and records to
 	// forward; its own objects are signed afresh each time, and the store
 	// keeps the first signature, which is the one served.
@@ -176,7 +202,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, view s
 		d, ok := decided[dk]
 		if !ok {
 			f := policy.DecodeFacts(v.Facts, v.Submitter)
-			d = a.Releases(e.cfg.Policy, p.Country, Object{Type: v.Type, Facts: f, Residency: f.Resident})
+			d = a.Releases(e.cfg.Policy, p.Country, groups, Object{Type: v.Type, Facts: f, Residency: f.Resident})
 			decided[dk] = d
 		}
 		if !d.Allow {

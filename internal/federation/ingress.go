@@ -327,6 +327,17 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 	// origin of everything it sends; a plain TAXII server cannot, and its
 	// objects are taken as its own.
 	setu := len(p.SigningKey) > 0 || len(provRaw) > 0
+	// Sharing groups as the registry has them now, since membership
+	// changes: those the sender is a member of, and those known here (a
+	// group marking is derived only for a group created here too).
+	peerGroups, err := e.cfg.DB.PeerGroups(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	known, err := e.cfg.DB.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
 	local := sn.markings
 	var missing [][]byte
 	resolve := func(id string) ([]byte, error) {
@@ -338,7 +349,7 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		}
 		v, err := e.cfg.DB.Current(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			if b := wellKnownMarking(id, e.cfg.Node.Country); b != nil {
+			if b := wellKnownMarking(id, e.cfg.Node.Country, known); b != nil {
 				// Every node derives the same definition from the scope,
 				// so it is stored here rather than taken from the peer.
 				local[id] = b
@@ -396,7 +407,7 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		if o.Type == "marking-definition" && isDistributionMarking(o.ID, o.body()) {
 			// The vocabulary of distribution, not content: an object that
 			// names one is checked against the agreement itself.
-		} else if d := a.Releases(e.cfg.Policy, e.cfg.Node.Country, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
+		} else if d := a.Releases(e.cfg.Policy, e.cfg.Node.Country, peerGroups, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
 			in.refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
 			continue
 		}
@@ -779,10 +790,12 @@ func (e *Engine) verifyBody(pr *Provenance, o *peeked) error {
 }
 
 // wellKnownMarking returns the definition of a Setu distribution marking
-// whose scope names no group or recipients, or of residency in country
-// (this node's: the only residency that may arrive here), if id is one:
-// such definitions are the same bytes on every node.
-func wellKnownMarking(id, country string) []byte {
+// whose scope names no group or recipients, of residency in country (this
+// node's: the only residency that may arrive here), or of distribution to
+// one of groups, if id is one: such definitions are the same bytes on every
+// node. Partners create a group they share with the same id on each side,
+// so a marking for a group this node does not know stays unknown.
+func wellKnownMarking(id, country string, groups []store.Group) []byte {
 	var ds []policy.Distribution
 	if country != "" {
 		ds = append(ds, policy.Distribution{Resident: country})
@@ -791,6 +804,9 @@ func wellKnownMarking(id, country string) []byte {
 		if sc != policy.ScopeGroup {
 			ds = append(ds, policy.Distribution{Scope: sc})
 		}
+	}
+	for _, g := range groups {
+		ds = append(ds, policy.Distribution{Scope: policy.ScopeGroup, Group: g.ID})
 	}
 	for _, d := range ds {
 		if d.MarkingID() == id {

@@ -20,12 +20,13 @@ const (
 	KeyPeers  = "peers"  // every partner node
 )
 
-// Keys are the audience keys r holds.
+// Keys are the audience keys r holds. A group's key is held by its member
+// organisations and its member nodes alike.
 func (r Reader) Keys() []string {
-	if r.IsPeer() {
-		return []string{KeyPublic, KeyPeers, "peer:" + r.Peer}
+	keys := []string{KeyPublic, KeyPeers, "peer:" + r.Peer}
+	if !r.IsPeer() {
+		keys = []string{KeyPublic, KeyNode, "org:" + r.Org, "user:" + r.User}
 	}
-	keys := []string{KeyPublic, KeyNode, "org:" + r.Org, "user:" + r.User}
 	for _, g := range r.Groups {
 		keys = append(keys, "group:"+g)
 	}
@@ -49,15 +50,17 @@ func (c Config) Audience(f Facts) []string {
 		}
 	}
 	// Drop keys that others already cover: every reader holds "public",
-	// every local user "node", every partner "peers". Fewer keys, fewer
-	// index rows per object.
+	// every local user "node", every partner "peers"; a group's key, held
+	// by local and partner members, needs both. Fewer keys, fewer index
+	// rows per object.
 	if set[KeyPublic] {
 		return []string{KeyPublic}
 	}
 	out := make([]string, 0, len(set))
 	for k := range set {
 		switch {
-		case set[KeyNode] && (strings.HasPrefix(k, "org:") || strings.HasPrefix(k, "user:") || strings.HasPrefix(k, "group:")):
+		case set[KeyNode] && (strings.HasPrefix(k, "org:") || strings.HasPrefix(k, "user:")):
+		case set[KeyNode] && set[KeyPeers] && strings.HasPrefix(k, "group:"):
 		case set[KeyPeers] && strings.HasPrefix(k, "peer:"):
 		default:
 			out = append(out, k)
@@ -122,9 +125,8 @@ func (c Config) scopeKeys(f Facts, tlp stix.TLP, s Scope) []string {
 	}
 	switch peer {
 	case ScopeGroup:
-		for _, p := range f.GroupPeers {
-			ks = append(ks, "peer:"+p)
-		}
+		// The group keys added for local members are held by member
+		// nodes too.
 	case ScopePartners:
 		if f.Via == "" {
 			ks = append(ks, KeyPeers)

@@ -29,7 +29,11 @@ func TestAudienceCoversDecide(t *testing.T) {
 		readers = append(readers, Reader{User: "u-" + o, Org: o, Groups: pick(groups)})
 	}
 	for _, p := range peers {
-		readers = append(readers, Reader{Peer: p})
+		// A partner node may be a member of sharing groups, as an
+		// organisation is.
+		for _, gs := range [][]string{nil, groups[:1], groups[1:], groups} {
+			readers = append(readers, Reader{Peer: p, Groups: gs})
+		}
 	}
 	tlps := []stix.TLP{0, stix.TLPLevelClear, stix.TLPLevelGreen, stix.TLPLevelAmber, stix.TLPLevelAmberStrict, stix.TLPLevelRed}
 	// Keys are computed once, at ingest, under one default; the node's
@@ -44,7 +48,6 @@ func TestAudienceCoversDecide(t *testing.T) {
 				}
 			}
 			f.Groups = pick(groups)
-			f.GroupPeers = pick(peers)
 			if rng.IntN(3) == 0 {
 				f.Via = peers[rng.IntN(len(peers))]
 			}

@@ -22,12 +22,19 @@ import (
 // the hidden one did not exist (otherwise its absence would tell that a
 // newer version exists).
 type Gate struct {
-	st  store.Store
-	cfg Config
+	st     store.Store
+	groups store.Groups // nil: st keeps no group registry
+	cfg    Config
 }
 
-// NewGate returns a gate over st.
-func NewGate(st store.Store, cfg Config) *Gate { return &Gate{st: st, cfg: cfg} }
+// NewGate returns a gate over st. When st also keeps the group registry
+// (store.Groups), a partner node that reads without naming its groups is
+// given those the registry lists it in, at each query, so that every read
+// path serves a peer what egress released to it under the same membership.
+func NewGate(st store.Store, cfg Config) *Gate {
+	gs, _ := st.(store.Groups)
+	return &Gate{st: st, groups: gs, cfg: cfg}
+}
 
 // Config is the gate's policy configuration.
 func (g *Gate) Config() Config { return g.cfg }
@@ -55,6 +62,13 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 		return Page{}, errors.New("policy: query limit must be positive")
 	}
 	limit := q.Limit
+	if r.IsPeer() && r.Groups == nil && g.groups != nil {
+		gs, err := g.groups.PeerGroups(ctx, r.Peer)
+		if err != nil {
+			return Page{}, err
+		}
+		r.Groups = gs
+	}
 	q.ReaderKeys = r.Keys()
 	sel := q.Versions
 	if sel.IsZero() {
@@ -192,6 +206,8 @@ func (g *Gate) extents(ctx context.Context, q store.Query, vs []store.Version, d
 }
 
 // Explain decides one version for a reader (for `setu policy explain`).
+// The reader is taken as given: unlike Query, it does not look up a
+// partner node's groups.
 func (g *Gate) Explain(r Reader, v store.Version) Decision {
 	return g.cfg.Decide(r, DecodeFacts(v.Facts, v.Submitter))
 }

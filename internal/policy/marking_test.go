@@ -96,8 +96,7 @@ func TestClassify(t *testing.T) {
 	if d := cfg.Decide(Reader{User: "u", Org: "o", Groups: []string{"g1"}}, f); !d.Allow {
 		t.Errorf("local group member denied: %+v", d)
 	}
-	f.GroupPeers = []string{"jp"}
-	if d := cfg.Decide(Reader{Peer: "jp"}, f); d.Allow {
+	if d := cfg.Decide(Reader{Peer: "jp", Groups: []string{"g1"}}, f); d.Allow {
 		t.Errorf("peer allowed through community+group: %+v", d)
 	}
 	f, _ = Classify([]string{"marking-definition--00000000-0000-4000-8000-000000000009"}, resolve)

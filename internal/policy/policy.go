@@ -38,13 +38,21 @@
 //	-------------------  -----------------------------------  ----------------------------------------------
 //	org                  O is the submitter                    never
 //	community            always                                never
-//	group G              O is a member of G                    G has a member organisation on P
+//	group G              O is a member of G                    P is a member of G
 //	partners             always                                P received it from this node (one hop)
 //	nodes                always                                always
 //	public               always                                always
 //
 // An object with several distribution markings must pass each (markings only
 // restrict); several groups named by group markings are alternatives.
+//
+// Membership belongs to the reader, not to the object: it is read from the
+// group registry when the reader is identified (Reader.Groups), never fixed
+// in an object's facts, so a change applies to objects already stored. An
+// organisation is a member of a group that names it ("org:ID"), a partner
+// node of one that names it ("peer:NAME": the node hosts members of the
+// group, and its own registry says which), and both are members of every
+// group that holds such a group.
 //
 // TLP caps distribution: AMBER and AMBER+STRICT never reach beyond the
 // organisations the distribution names, so "public" distribution with an
@@ -81,11 +89,13 @@ var Scopes = []Scope{ScopeOrg, ScopeCommunity, ScopeGroup, ScopePartners, ScopeN
 // Reader is who asks: a user of an organisation on this node, or a partner
 // node (Peer set).
 type Reader struct {
-	User    string   // user name; empty for a peer
-	Org     string   // organisation id; empty for a peer
-	Country string   // ISO 3166-1 alpha-2
-	Groups  []string // sharing groups the organisation belongs to
-	Peer    string   // partner node name, when the reader is a node
+	User    string // user name; empty for a peer
+	Org     string // organisation id; empty for a peer
+	Country string // ISO 3166-1 alpha-2
+	Peer    string // partner node name, when the reader is a node
+	// Groups are the sharing groups the organisation, or for a peer the
+	// partner node, belongs to, directly or through other groups.
+	Groups []string
 }
 
 // IsPeer reports whether the reader is a partner node.
@@ -104,9 +114,6 @@ type Facts struct {
 	// Recipients are the named recipients of a TLP:RED object: "user:NAME"
 	// or "org:ID" entries.
 	Recipients []string
-	// GroupPeers are, for ScopeGroup, the partner nodes that host member
-	// organisations of the named groups (resolved from the group registry).
-	GroupPeers []string
 	// Via is the peer the object was received from, if any; ScopePartners
 	// objects from this node go one hop, so a received one is not relayed.
 	Via string
@@ -169,7 +176,6 @@ func (c Config) Decide(r Reader, f Facts) Decision {
 		m.Scopes = append(slices.Clone(f.Scopes), g.Scopes...)
 		m.Groups = append(slices.Clone(f.Groups), g.Groups...)
 		m.Recipients = append(slices.Clone(f.Recipients), g.Recipients...)
-		m.GroupPeers = append(slices.Clone(f.GroupPeers), g.GroupPeers...)
 		m.Unknown = g.Unknown
 		if gd := c.Decide(r, m); !gd.Allow {
 			return deny("granular-marking", "part of the object is marked for a narrower audience ("+gd.Reason+"); the object is withheld rather than served altered")
@@ -220,20 +226,16 @@ func decideScope(r Reader, f Facts, scope Scope) Decision {
 		}
 		return allow("distribution-community", "distributed to this node's community")
 	case ScopeGroup:
+		who := "the reader's organisation"
 		if r.IsPeer() {
-			for _, p := range f.GroupPeers {
-				if p == r.Peer {
-					return allow("distribution-group", "distributed to a sharing group with members on the reader's node")
-				}
-			}
-			return deny("distribution-group", "distributed to sharing groups with no members on the reader's node")
+			who = "the reader's node"
 		}
 		for _, g := range f.Groups {
 			if slices.Contains(r.Groups, g) {
-				return allow("distribution-group", "distributed to sharing group "+g+", of which the reader's organisation is a member")
+				return allow("distribution-group", "distributed to sharing group "+g+", of which "+who+" is a member")
 			}
 		}
-		return deny("distribution-group", "distributed to sharing groups the reader's organisation is not in")
+		return deny("distribution-group", "distributed to sharing groups "+who+" is not in")
 	case ScopePartners:
 		if r.IsPeer() && f.Via != "" {
 			return deny("distribution-partners", "distributed to partner nodes one hop away; it was received from a partner")

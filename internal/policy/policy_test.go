@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ var (
 	alice   = Reader{User: "alice", Org: "a", Country: "IN", Groups: []string{"in-jp-telecom"}}
 	bob     = Reader{User: "bob", Org: "b", Country: "IN"}
 	submit  = Reader{User: "sam", Org: "s", Country: "IN"}
-	peerJP  = Reader{Peer: "jp"}
+	peerJP  = Reader{Peer: "jp", Groups: []string{"in-jp-telecom"}}
 	peerSG  = Reader{Peer: "sg"}
 	cfg     = Config{}
 	readers = map[string]Reader{"submitter": submit, "alice": alice, "bob": bob, "peer-jp": peerJP, "peer-sg": peerSG}
@@ -19,9 +20,9 @@ var (
 
 // TestDecideTable checks, for each TLP level and distribution scope, who of
 // the submitter, a group member (alice), another local organisation (bob)
-// and two peers may read.
+// and two peers, one of them a member of the group (jp), may read.
 func TestDecideTable(t *testing.T) {
-	group := Facts{Scopes: []Scope{ScopeGroup}, Groups: []string{"in-jp-telecom"}, GroupPeers: []string{"jp"}}
+	group := Facts{Scopes: []Scope{ScopeGroup}, Groups: []string{"in-jp-telecom"}}
 	tests := []struct {
 		name  string
 		facts Facts
@@ -43,6 +44,13 @@ func TestDecideTable(t *testing.T) {
 		{"GREEN group", withTLP(group, stix.TLPLevelGreen), "submitter alice peer-jp"},
 		{"AMBER group", withTLP(group, stix.TLPLevelAmber), "submitter alice peer-jp"},
 		{"AMBER+STRICT group: never across the border", withTLP(group, stix.TLPLevelAmberStrict), "submitter alice"},
+		{"RED group: named recipients only", Facts{TLP: stix.TLPLevelRed, Scopes: []Scope{ScopeGroup}, Groups: []string{"in-jp-telecom"}}, "submitter"},
+		{"GREEN group without members here or there", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup}, Groups: []string{"other"}}, "submitter"},
+		{"GREEN for either of two groups", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup}, Groups: []string{"other", "in-jp-telecom"}}, "submitter alice peer-jp"},
+		{"GREEN group and partners: both must pass", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup, ScopePartners}, Groups: []string{"in-jp-telecom"}}, "submitter alice peer-jp"},
+		{"GREEN group and partners received from a partner", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup, ScopePartners}, Groups: []string{"in-jp-telecom"}, Via: "sg"}, "submitter alice"},
+		{"GREEN group and community: not across the border", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup, ScopeCommunity}, Groups: []string{"in-jp-telecom"}}, "submitter alice"},
+		{"GREEN group resident in IN", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopeGroup}, Groups: []string{"in-jp-telecom"}, Resident: []string{"IN"}}, "submitter alice"},
 		{"GREEN partners", Facts{TLP: stix.TLPLevelGreen, Scopes: []Scope{ScopePartners}}, "submitter alice bob peer-jp peer-sg"},
 		{"AMBER partners", Facts{TLP: stix.TLPLevelAmber, Scopes: []Scope{ScopePartners}}, "submitter alice bob peer-jp peer-sg"},
 		{"AMBER+STRICT partners: local only", Facts{TLP: stix.TLPLevelAmberStrict, Scopes: []Scope{ScopePartners}}, "submitter alice bob"},
@@ -70,6 +78,47 @@ func TestDecideTable(t *testing.T) {
 }
 
 func withTLP(f Facts, t stix.TLP) Facts { f.TLP = t; return f }
+
+// TestGroupMembershipIsTheReaders: whether a partner node reads a group's
+// objects follows the groups it is read with, so a change of membership
+// applies to objects stored before it; and the group's audience key, which
+// a member node holds, finds the object for it.
+func TestGroupMembershipIsTheReaders(t *testing.T) {
+	f := Facts{Submitter: "s", TLP: stix.TLPLevelAmber, Scopes: []Scope{ScopeGroup}, Groups: []string{"g-telecom"}}
+	for _, tt := range []struct {
+		name   string
+		groups []string
+		allow  bool
+	}{
+		{"not a member", nil, false},
+		{"member of another group", []string{"g-finance"}, false},
+		{"member", []string{"g-finance", "g-telecom"}, true},
+	} {
+		r := Reader{Peer: "jp", Groups: tt.groups}
+		d := cfg.Decide(r, f)
+		if d.Allow != tt.allow || d.Rule != "distribution-group" {
+			t.Errorf("%s: %+v, want allow %v under distribution-group", tt.name, d, tt.allow)
+		}
+		aud := cfg.Audience(f)
+		holds := false
+		for _, k := range r.Keys() {
+			holds = holds || slices.Contains(aud, k)
+		}
+		if holds != tt.allow {
+			t.Errorf("%s: reader keys %v, audience %v: holds one %v, want %v", tt.name, r.Keys(), aud, holds, tt.allow)
+		}
+	}
+	// A local member organisation and a member node hold the group's key;
+	// "node" alone, which partners never hold, must not replace it.
+	both := Facts{Submitter: "s", Scopes: []Scope{ScopeNodes, ScopeGroup}, Groups: []string{"g-telecom"}}
+	peer := Reader{Peer: "jp", Groups: []string{"g-telecom"}}
+	if d := cfg.Decide(peer, both); !d.Allow {
+		t.Fatalf("member node under nodes and group distribution: %+v", d)
+	}
+	if aud := cfg.Audience(both); !slices.ContainsFunc(peer.Keys(), func(k string) bool { return slices.Contains(aud, k) }) {
+		t.Errorf("audience %v names no key of the member node (%v)", aud, peer.Keys())
+	}
+}
 
 func TestDefaultTLPConfigurable(t *testing.T) {
 	c := Config{DefaultTLP: stix.TLPLevelRed}

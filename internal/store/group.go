@@ -10,7 +10,8 @@ import (
 var ErrCycle = errors.New("sharing group membership would be circular")
 
 // Group is a named sharing group: organisations, possibly in several
-// countries (e.g. "IN-JP telecom operators"), and other groups.
+// countries (e.g. "IN-JP telecom operators"), other groups, and the
+// partner nodes that host members of it.
 type Group struct {
 	ID          string // opaque, stable; what distribution markings name
 	Name        string
@@ -18,7 +19,11 @@ type Group struct {
 	Created     time.Time
 }
 
-// GroupMember is an organisation ("org:ID") or a group ("group:ID").
+// GroupMember is an organisation ("org:ID"), a group ("group:ID") or a
+// partner node ("peer:NAME"). A partner node as a member stands for the
+// members the group has on that node: this node knows its own
+// organisations, not the partner's, so what is distributed to the group
+// may go to that node, whose own registry then says who there reads it.
 type GroupMember = string
 
 // Groups stores sharing groups and their membership.
@@ -28,10 +33,10 @@ type Groups interface {
 	// Group finds a group by id or name; ErrNotFound if absent.
 	Group(ctx context.Context, idOrName string) (Group, error)
 	ListGroups(ctx context.Context) ([]Group, error)
-	// AddGroupMember adds "org:ID" or "group:ID" to a group. ErrNotFound if
-	// the group, the organisation or the member group does not exist;
-	// ErrCycle if a group would contain itself, directly or through others.
-	// Adding a present member is a no-op.
+	// AddGroupMember adds "org:ID", "group:ID" or "peer:NAME" to a group.
+	// ErrNotFound if the group, the organisation, the member group or the
+	// peer does not exist; ErrCycle if a group would contain itself,
+	// directly or through others. Adding a present member is a no-op.
 	AddGroupMember(ctx context.Context, group string, member GroupMember) error
 	// RemoveGroupMember: ErrNotFound if it is not a member.
 	RemoveGroupMember(ctx context.Context, group string, member GroupMember) error
@@ -40,4 +45,8 @@ type Groups interface {
 	// OrgGroups lists the ids of every group org belongs to, directly or
 	// through groups that are members of other groups.
 	OrgGroups(ctx context.Context, org string) ([]string, error)
+	// PeerGroups lists the ids of every group the partner node named peer
+	// belongs to, directly or through groups that are members of other
+	// groups, as OrgGroups does for an organisation.
+	PeerGroups(ctx context.Context, peer string) ([]string, error)
 }

@@ -89,8 +89,8 @@ type Peers interface {
 	Peer(ctx context.Context, name string) (Peer, error)
 	// ListPeers lists peers by name.
 	ListPeers(ctx context.Context) ([]Peer, error)
-	// DeletePeer removes a peer and every version of its agreement;
-	// ErrNotFound if absent.
+	// DeletePeer removes a peer, every version of its agreement and its
+	// memberships of sharing groups; ErrNotFound if absent.
 	DeletePeer(ctx context.Context, name string) error
 	// SetPeerContact records a successful contact with the peer at t; a t
 	// before the recorded one leaves it unchanged, so instances reporting

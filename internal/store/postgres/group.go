@@ -23,22 +23,23 @@ var _ store.Groups = (*DB)(nil)
 const groupLock = `SELECT pg_advisory_xact_lock(hashtextextended('setu.groups.' || current_schema(), 0))`
 
 // Member prefixes; a member is stored as written, prefix included, so one
-// column holds both kinds and the walks below can join on it.
+// column holds every kind and the walks below can join on it.
 const (
 	orgPrefix   = "org:"
 	groupPrefix = "group:"
+	peerPrefix  = "peer:"
 )
 
 // splitMember returns a member's kind prefix and id. Anything that is not
-// "org:ID" or "group:ID" with a non-empty ID names nothing this store
-// holds, hence store.ErrNotFound.
+// "org:ID", "group:ID" or "peer:NAME" with a non-empty ID names nothing
+// this store holds, hence store.ErrNotFound.
 func splitMember(m store.GroupMember) (prefix, id string, err error) {
-	for _, p := range []string{orgPrefix, groupPrefix} {
+	for _, p := range []string{orgPrefix, groupPrefix, peerPrefix} {
 		if id, ok := strings.CutPrefix(m, p); ok && id != "" {
 			return p, id, nil
 		}
 	}
-	return "", "", fmt.Errorf("postgres: group member %q is neither org:ID nor group:ID: %w", m, store.ErrNotFound)
+	return "", "", fmt.Errorf("postgres: group member %q is not org:ID, group:ID or peer:NAME: %w", m, store.ErrNotFound)
 }
 
 // CreateGroup stores g; store.ErrExists if its id or name is the id or name
@@ -125,6 +126,10 @@ func (db *DB) AddGroupMember(ctx context.Context, group string, member store.Gro
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM orgs WHERE id = $1`, id).Scan(new(int)); err != nil {
 				return fmt.Errorf("postgres: %s: organisation %s: %w", what, id, rowErr(err))
 			}
+		case peerPrefix:
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM peers WHERE name = $1`, id).Scan(new(int)); err != nil {
+				return fmt.Errorf("postgres: %s: peer %s: %w", what, id, rowErr(err))
+			}
 		case groupPrefix:
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM groups WHERE id = $1`, id).Scan(new(int)); err != nil {
 				return fmt.Errorf("postgres: %s: group %s: %w", what, id, rowErr(err))
@@ -199,16 +204,28 @@ func (db *DB) GroupMembers(ctx context.Context, group string) ([]store.GroupMemb
 // naming it, then those naming any of them, and so on up. An organisation
 // in no group, or an unknown one, belongs to none.
 func (db *DB) OrgGroups(ctx context.Context, org string) ([]string, error) {
+	return db.memberGroups(ctx, orgPrefix+org, "organisation "+org)
+}
+
+// PeerGroups lists, sorted, the ids of the groups the partner node peer
+// belongs to, walked up like an organisation's.
+func (db *DB) PeerGroups(ctx context.Context, peer string) ([]string, error) {
+	return db.memberGroups(ctx, peerPrefix+peer, "peer "+peer)
+}
+
+// memberGroups lists, sorted, the ids of the groups naming member, then
+// those naming any of them, and so on up.
+func (db *DB) memberGroups(ctx context.Context, member, what string) ([]string, error) {
 	rows, _ := db.pool.Query(ctx, `
 		WITH RECURSIVE above (id) AS (
 			SELECT group_id FROM group_members WHERE member = $1
 			UNION
 			SELECT m.group_id FROM group_members m JOIN above a ON m.member = $2 || a.id
 		)
-		SELECT id FROM above ORDER BY id`, orgPrefix+org, groupPrefix)
+		SELECT id FROM above ORDER BY id`, member, groupPrefix)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: groups of organisation %s: %w", org, err)
+		return nil, fmt.Errorf("postgres: groups of %s: %w", what, err)
 	}
 	return ids, nil
 }

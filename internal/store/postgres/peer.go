@@ -203,11 +203,18 @@ func (db *DB) ListPeers(ctx context.Context) ([]store.Peer, error) {
 
 // DeletePeer removes a peer; its agreements go with it (ON DELETE CASCADE).
 func (db *DB) DeletePeer(ctx context.Context, name string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM peers WHERE name = $1`, name)
+	// Memberships name the peer by text, not by a foreign key (a member
+	// is an organisation, a group or a peer), so they go in the same
+	// statement.
+	var n int
+	err := db.pool.QueryRow(ctx, `
+		WITH p AS (DELETE FROM peers WHERE name = $1 RETURNING name),
+		     m AS (DELETE FROM group_members WHERE member = 'peer:' || $1 AND EXISTS (SELECT 1 FROM p))
+		SELECT count(*) FROM p`, name).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", name, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("postgres: peer %s: %w", name, store.ErrNotFound)
 	}
 	return nil

@@ -180,8 +180,21 @@ func (db *DB) ListPeers(ctx context.Context) ([]store.Peer, error) {
 
 // DeletePeer removes a peer; its agreements go with it (ON DELETE CASCADE).
 func (db *DB) DeletePeer(ctx context.Context, name string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM peers WHERE name = ?`, name)
-	return affected(res, err, "peer "+name)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr("peer", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM peers WHERE name = ?`, name)
+	if err := affected(res, err, "peer "+name); err != nil {
+		return err
+	}
+	// Memberships name the peer by text, not by a foreign key (a member
+	// is an organisation, a group or a peer), so they go here.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member = ?`, "peer:"+name); err != nil {
+		return wrapErr("peer", err)
+	}
+	return wrapErr("peer", tx.Commit())
 }
 
 // SetPeerContact moves the peer's last contact forward to t.
