@@ -218,8 +218,12 @@ func peerStatus(ctx context.Context, e *env, args []string) int {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  DIRECTION\tCOLLECTION\tPOSITION\tBEHIND\tOBJECTS\tLAST SUCCESS\tLAG\tLAST ERROR")
 			for _, c := range s.Cursors {
-				pos := strconv.FormatInt(c.Seq, 10)
-				if c.Direction == store.SyncIn {
+				pos, coll := strconv.FormatInt(c.Seq, 10), c.Collection
+				switch {
+				case c.Collection == federation.ServerCursor:
+					// Reaching the peer's server, before any collection.
+					pos, coll = "-", "(server)"
+				case c.Direction == store.SyncIn:
 					pos = "added after " + c.Added.Format(time.RFC3339Nano)
 					if c.Added.IsZero() {
 						pos = "start"
@@ -240,7 +244,7 @@ func peerStatus(ctx context.Context, e *env, args []string) int {
 				if errText == "" {
 					errText = "-"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Direction, c.Collection, pos, behind, c.Objects, last, lag, errText)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Direction, coll, pos, behind, c.Objects, last, lag, errText)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ func TestPartnerDownThenBack(t *testing.T) {
 
 	in.stop()
 	waitFor(t, "JP to notice IN is down", 60*time.Second, func() bool { return jp.counts("IN")["errors"] >= 1 }, jp)
+	// peer status says why, on the row for IN's server as a whole: once a
+	// page fails JP lists IN's collections again, which fails too.
+	waitFor(t, "JP's status to say it cannot reach IN", 60*time.Second, func() bool {
+		return strings.Contains(serverRow(jp, "IN"), "connection refused")
+	}, jp)
 	// IN stores objects while down (its database is usable without the
 	// server); KR's objects still reach JP meanwhile.
 	var during []string
@@ -46,12 +52,32 @@ func TestPartnerDownThenBack(t *testing.T) {
 
 	in.start()
 	waitFor(t, "JP to catch up with IN", 2*time.Minute, func() bool { return jp.count("from-IN") == 51 }, in, jp)
+	if row := serverRow(jp, "IN"); !strings.HasSuffix(row, " -") {
+		t.Errorf("JP's status for IN's server after IN is back still shows an error: %q", row)
+	}
 	got := ids(jp.versions("from-IN"))
 	for k, n := range got {
 		if n != 1 {
 			t.Errorf("%s stored %d times", k, n)
 		}
 	}
+}
+
+// serverRow is the row of n's peer status about reaching peer's server at
+// all; "" if there is none.
+func serverRow(n *node, peer string) string {
+	section := false
+	for _, l := range strings.Split(n.run("peer", "status"), "\n") {
+		switch {
+		case l == peer:
+			section = true
+		case l == "":
+			section = false
+		case section && strings.Contains(l, "(server)"):
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }
 
 // TestKilledMidSync: both ends of a large sync are killed with SIGKILL in

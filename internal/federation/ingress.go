@@ -122,6 +122,38 @@ func (e *Engine) client(ctx context.Context, p store.Peer, need func(taxii.Colle
 	return next, nil
 }
 
+// ServerCursor is the collection name of the cursor on which a failure
+// to reach a peer's server at all (connection, TLS, authentication,
+// listing its collections) is recorded: it comes before any collection's
+// cursor exists, and an operator must still see why a peer never synced.
+const ServerCursor = ""
+
+// reach returns a client for the peer's server, recording a failure on
+// the ServerCursor of dir and clearing it once the server answers again.
+func (e *Engine) reach(ctx context.Context, p store.Peer, dir string, need func(taxii.Collection) bool) (*peerClient, error) {
+	pc, err := e.client(ctx, p, need)
+	cur, cerr := e.cfg.DB.SyncCursor(ctx, p.Name, dir, ServerCursor)
+	switch {
+	case errors.Is(cerr, store.ErrNotFound):
+		if err == nil {
+			return pc, nil // never failed: no record to keep
+		}
+		cur = store.SyncCursor{Peer: p.Name, Direction: dir, Collection: ServerCursor}
+	case cerr != nil:
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, e.fail(ctx, cur, err)
+	}
+	if cur.LastError != "" {
+		cur.LastError, cur.LastSuccess = "", e.cfg.Now().UTC()
+		if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
+			return nil, err
+		}
+	}
+	return pc, nil
+}
+
 // readable and writable are what pull and push need of a peer's
 // collections; a cached list without one is listed again, since a peer
 // opens its view to this node only once its own agreement is applied.
@@ -147,7 +179,7 @@ func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement) error {
 	if err != nil {
 		return err
 	}
-	pc, err := e.client(ctx, p, readable)
+	pc, err := e.reach(ctx, p, store.SyncIn, readable)
 	if err != nil {
 		return err
 	}
@@ -537,7 +569,7 @@ func (e *Engine) agreement(ctx context.Context, peer string) (store.Peer, *Agree
 // the peer lets this node write (its inbound collection for this node).
 func (e *Engine) push(ctx context.Context, p store.Peer, a *Agreement) error {
 	view := ViewID(p.Name)
-	pc, err := e.client(ctx, p, writable)
+	pc, err := e.reach(ctx, p, store.SyncPush, writable)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,11 @@ func TestInboundPeerToken(t *testing.T) {
 	if out := jp.run("peer", "status"); !regexp.MustCompile(`errors [1-9]`).MatchString(out) {
 		t.Errorf("JP's peer status shows no failed round:\n%s", out)
 	}
+	// Before any collection is listed, the reason shows on the row for
+	// IN's server.
+	waitFor(t, "JP's status to show the 401 for IN's server", 60*time.Second, func() bool {
+		return strings.Contains(serverRow(jp, "IN"), "401 Unauthorized")
+	}, in, jp)
 	// Both logs say why, once the processes' output has come through.
 	waitFor(t, "JP's log to show the 401", 30*time.Second, func() bool { return strings.Contains(jp.logs(), "401 Unauthorized") }, jp)
 	waitFor(t, "IN's log to record the refusal", 30*time.Second, func() bool {

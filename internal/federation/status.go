@@ -65,7 +65,7 @@ func Status(ctx context.Context, db StatusStore, now time.Time) ([]PeerStatus, e
 		if !c.LastSuccess.IsZero() {
 			st.Lag = now.Sub(c.LastSuccess)
 		}
-		if c.Direction != store.SyncIn {
+		if c.Direction != store.SyncIn && c.Collection != ServerCursor {
 			pg, err := db.Query(ctx, store.Query{Collection: c.Collection, After: c.Seq,
 				Versions: store.VersionFilter{All: true}, Limit: MaxBehind, NoBody: true})
 			if err == nil {
