@@ -12,7 +12,6 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/match"
-	"github.com/setu-cti/setu/internal/store"
 )
 
 func init() {
@@ -48,19 +47,17 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 
-	in := ingest.New(st, *batch, ingest.WithPatterns(match.DefaultWarninglist()))
+	w := ingest.Operator
+	w.Audit = cliWrite("cli:import", c.ID)
+	in := ingest.New(st, *batch, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
 	var total ingest.Summary
 	var shown int
 	failed := false
-	rec := newImportAudit(st, c.ID)
 	for _, name := range fs.Args() {
 		sum, err := importOne(ctx, e, in, c.ID, name, *quiet, func(it ingest.Item) {
 			if it.Outcome == ingest.Rejected && shown < maxShownRejects {
 				shown++
 				fmt.Fprintf(e.stderr, "rejected %s object #%d: %v\n", displayName(name), it.Index, it.Err)
-			}
-			if it.Outcome == ingest.Added {
-				rec.add(ctx, it.ID)
 			}
 		})
 		total.Added += sum.Added
@@ -74,10 +71,6 @@ func runImport(ctx context.Context, e *env, args []string) int {
 				break
 			}
 		}
-	}
-	if err := rec.flush(ctx); err != nil {
-		errorf(e, "%v", err)
-		failed = true
 	}
 	if total.Rejected > shown {
 		fmt.Fprintf(e.stderr, "... and %d more rejected\n", total.Rejected-shown)
@@ -193,41 +186,9 @@ func (p *progress) done() {
 	fmt.Fprintln(p.w)
 }
 
-// importAudit records what an import wrote in the audit log, one record per
-// thousand objects, as the operator at the console.
-type importAudit struct {
-	log  store.Audit // nil when the store keeps no audit log
-	coll string
-	ids  []string
-	err  error
-}
-
-func newImportAudit(st store.Store, coll string) *importAudit {
-	a, _ := st.(store.Audit)
-	return &importAudit{log: a, coll: coll}
-}
-
-func (a *importAudit) add(ctx context.Context, id string) {
-	if a.log == nil {
-		return
-	}
-	a.ids = append(a.ids, id)
-	if len(a.ids) >= 1000 {
-		if err := a.flush(ctx); err != nil && a.err == nil {
-			a.err = err
-		}
-	}
-}
-
-func (a *importAudit) flush(ctx context.Context) error {
-	if a.log == nil || len(a.ids) == 0 {
-		return a.err
-	}
-	rec := audit.Record{Actor: "cli", Org: account.NodeOrg, Action: "write", Path: "cli:import",
-		Collection: a.coll, Objects: a.ids, Rule: "operator"}
-	a.ids = nil
-	if _, err := a.log.AppendAudit(context.WithoutCancel(ctx), []audit.Record{rec}); err != nil {
-		return fmt.Errorf("objects were stored but could not be recorded in the audit log: %w", err)
-	}
-	return a.err
+// cliWrite is the audit record of each batch a command at the console
+// stores into collection, in the batch's own transaction.
+func cliWrite(path, collection string) *audit.Record {
+	return &audit.Record{Actor: "cli", Org: account.NodeOrg, Action: "write", Path: path,
+		Collection: collection, Rule: "operator"}
 }

@@ -282,25 +282,21 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	if err != nil {
 		return err
 	}
-	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous}
+	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous,
+		Audit: cliWrite("cli:match", c.ID)}
 	items, err := ingest.New(db, 0, ingest.WithGroups(db)).ObjectsAs(ctx, w, c.ID, objs)
 	if err != nil {
 		return err
 	}
 	var added, rejected int
-	rec := newImportAudit(db, c.ID)
 	for _, it := range items {
 		switch it.Outcome {
 		case ingest.Added:
 			added++
-			rec.add(ctx, it.ID)
 		case ingest.Rejected:
 			rejected++
 			fmt.Fprintf(e.stderr, "sighting object %s rejected: %v\n", it.ID, it.Err)
 		}
-	}
-	if err := rec.flush(ctx); err != nil {
-		return err
 	}
 	fmt.Fprintf(e.stderr, "recorded %s for %s in collection %s (%d objects stored, %d rejected)\n", s, org.ID, collName, added, rejected)
 	if rejected > 0 {

@@ -6,8 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/setu-cti/setu/internal/policy"
-	"github.com/setu-cti/setu/internal/store"
 	"github.com/setu-cti/setu/internal/stix"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 func init() {

@@ -136,7 +136,9 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 		errorf(e, "collection %q: %v", *into, err)
 		return 1
 	}
-	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()))
+	w := ingest.Operator
+	w.Audit = cliWrite("cli:taxii-pull", coll.ID)
+	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
 	var sum ingest.Summary
 	var last time.Time
 	shown := 0

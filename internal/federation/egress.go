@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
@@ -206,7 +207,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			decided[dk] = d
 		}
 		if !d.Allow {
-			withheld[d.Rule] = append(withheld[d.Rule], KeyOf(v))
+			withheld[d.Rule] = append(withheld[d.Rule], v.Key())
 			counts["withheld:"+d.Rule]++
 			continue
 		}
@@ -237,7 +238,7 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			// Without the provenance it arrived with (from its owner), the
 			// object's origin cannot be shown to the peer; this node will
 			// not pass it off as its own.
-			withheld["provenance-missing"] = append(withheld["provenance-missing"], KeyOf(v))
+			withheld["provenance-missing"] = append(withheld["provenance-missing"], v.Key())
 			counts["withheld:provenance-missing"]++
 			continue
 		case received:
@@ -292,9 +293,25 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 	}
 	e.served.put(p.Name, fresh)
 	added := 0
-	var released []string
 	if len(put) > 0 {
-		res, err := e.cfg.DB.Put(ctx, view, put)
+		// The release is recorded in the transaction that makes it.
+		var record func([]store.Result) []audit.Record
+		if e.cfg.Audit != nil {
+			record = func(rs []store.Result) []audit.Record {
+				rec := audit.Record{Actor: "peer:" + p.Name, Action: "release", Path: "federation:egress",
+					Collection: view, Rule: "agreement", Status: 200}
+				for i, r := range rs {
+					if r.Outcome == store.Added {
+						rec.Objects = append(rec.Objects, put[i].Key())
+					}
+				}
+				if len(rec.Objects) == 0 {
+					return nil
+				}
+				return []audit.Record{rec}
+			}
+		}
+		res, err := e.cfg.DB.PutAudited(ctx, view, put, record)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -302,7 +319,6 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			switch r.Outcome {
 			case store.Added:
 				added++
-				released = append(released, KeyOf(&put[i]))
 			case store.Rejected:
 				counts["withheld:store"]++
 				e.log.Warn("sync: version not put in the view", "peer", p.Name, "id", put[i].ID, "err", r.Err)
@@ -310,9 +326,6 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 		}
 	}
 	counts["released"] += int64(added)
-	if err := e.audit(ctx, p.Name, "release", "federation:egress", view, "agreement", released); err != nil {
-		return 0, 0, err
-	}
 	for _, rule := range sortedKeys(withheld) {
 		if err := e.audit(ctx, p.Name, "withhold", "federation:egress", view, rule, withheld[rule]); err != nil {
 			return 0, 0, err

@@ -19,6 +19,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
@@ -336,6 +337,9 @@ type inRun struct {
 	prep  *ingest.Prepared
 }
 
+// refuse records object i as refused under rule, naming it in the audit
+// log by its envelope key (it was not stored, so it is named as the peer
+// named it).
 func (in *inbound) refuse(i int, key, rule string, err error) {
 	in.errs[i] = &Refusal{Rule: rule, Err: err}
 	if key == "" {
@@ -448,7 +452,9 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 	// The write path sees the definitions to be stored first, as it would
 	// once they were.
 	if len(missing) > 0 {
-		in.missing = e.ingest.Prepare(ctx, ingest.Operator, missing, sn.ingest)
+		w := ingest.Operator
+		w.Audit = e.received(p.Name)
+		in.missing = e.ingest.Prepare(ctx, w, missing, sn.ingest)
 	}
 	// Runs of one origin keep the order objects came in, so a marking
 	// definition is stored before the objects that refer to it.
@@ -462,15 +468,26 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		for j := range run {
 			raws[j] = run[j].raw
 		}
-		w := ingest.Writer{Org: NodeSubmitter(run[0].origin), Relay: true, Via: p.Name}
+		w := ingest.Writer{Org: NodeSubmitter(run[0].origin), Relay: true, Via: p.Name, Audit: e.received(p.Name)}
 		in.runs = append(in.runs, inRun{items: run, prep: e.ingest.Prepare(ctx, w, raws, sn.ingest)})
 		start = end
 	}
 	return in, ctx.Err()
 }
 
-// commit is the half of receive that stores: the objects checked, then
-// the provenance they arrived with, then the audit records and counters.
+// received is the audit record of each batch stored from peer: the write
+// path appends it in the batch's own transaction, naming the batch's
+// collection and versions. nil when the node keeps no audit log.
+func (e *Engine) received(peer string) *audit.Record {
+	if e.cfg.Audit == nil {
+		return nil
+	}
+	return &audit.Record{Actor: "peer:" + peer, Action: "receive", Path: "federation:ingress", Rule: "agreement", Status: 200}
+}
+
+// commit is the half of receive that stores: the objects checked (each
+// batch with its audit record), then the provenance they arrived with,
+// then the records of refusals and the counters.
 func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbound) ([]error, error) {
 	if in.missing != nil {
 		res, err := e.ingest.Store(ctx, coll, in.missing)
@@ -486,7 +503,6 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 	var (
 		arrived  []*Provenance
 		provRefs []int64
-		accepted []string
 	)
 	for _, run := range in.runs {
 		res, err := e.ingest.Store(ctx, coll, run.prep)
@@ -497,7 +513,6 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 			item := run.items[j]
 			switch it.Outcome {
 			case ingest.Added, ingest.Duplicate:
-				accepted = append(accepted, item.key)
 				// A copy of an object met earlier in the same pull has no
 				// Ref of its own; the first copy's provenance stands for it.
 				if item.prov != nil && it.Ref != 0 {
@@ -519,9 +534,6 @@ func (e *Engine) commit(ctx context.Context, p store.Peer, coll string, in *inbo
 		recs[i] = store.ProvenanceRecord{Version: provRefs[i], Record: r[0], Shared: r[1]}
 	}
 	if err := e.putArrivals(ctx, p.Name, recs); err != nil {
-		return nil, err
-	}
-	if err := e.audit(ctx, p.Name, "receive", "federation:ingress", coll, "agreement", accepted); err != nil {
 		return nil, err
 	}
 	for _, rule := range sortedKeys(in.refused) {
@@ -621,7 +633,7 @@ func (e *Engine) push(ctx context.Context, p store.Peer, a *Agreement) error {
 			e.forget(p.Name)
 			return e.fail(ctx, cur, err)
 		}
-		if err := e.audit(ctx, p.Name, "release", "federation:push", view, "agreement", keysOf(pg.Versions)); err != nil {
+		if err := e.audit(ctx, p.Name, "release", "federation:push", view, "agreement", auditNames(pg.Versions)); err != nil {
 			return err
 		}
 		cur.Seq, cur.Objects, cur.LastError = pg.Last, cur.Objects+int64(len(pg.Versions)), ""
@@ -636,10 +648,11 @@ func (e *Engine) push(ctx context.Context, p store.Peer, a *Agreement) error {
 	return e.cfg.DB.SetSyncCursor(ctx, cur)
 }
 
-func keysOf(vs []store.Version) []string {
+// auditNames names stored versions as the audit log does.
+func auditNames(vs []store.Version) []string {
 	out := make([]string, len(vs))
 	for i := range vs {
-		out[i] = KeyOf(&vs[i])
+		out[i] = vs[i].Key()
 	}
 	return out
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
@@ -41,6 +42,7 @@ const ImportBatch = 20 * DefaultBatch
 // Putter is the part of store.Store that ingest writes through.
 type Putter interface {
 	Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error)
+	PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error)
 	// Current finds the marking definitions objects refer to.
 	Current(ctx context.Context, id string) (store.Version, error)
 }
@@ -65,6 +67,12 @@ type Writer struct {
 	// ingress): the policy then never relays partner-scoped objects
 	// onward, and the audience keys leave out other partners.
 	Via string
+	// Audit, when set, is the record of each stored batch: a copy naming
+	// the batch's versions that were added or already there (and, when
+	// Audit names none, the collection as the call names it: give its id)
+	// is appended to the audit log in the batch's own transaction, so no
+	// write is ever committed unrecorded.
+	Audit *audit.Record
 }
 
 // ErrNotCreator: a writer without relay submitted an object another
@@ -215,6 +223,7 @@ func (in *Ingester) ObjectsAs(ctx context.Context, w Writer, collection string, 
 // handling a sequence of batches can validate one while the one before it
 // is stored.
 type Prepared struct {
+	w    Writer
 	pend []pending
 }
 
@@ -224,7 +233,7 @@ type Prepared struct {
 // the same id still wins); Prepare adds those of raws to it. Not safe for
 // concurrent use with the same seen.
 func (in *Ingester) Prepare(ctx context.Context, w Writer, raws [][]byte, seen map[string][]byte) *Prepared {
-	pr := &Prepared{pend: make([]pending, len(raws))}
+	pr := &Prepared{w: w, pend: make([]pending, len(raws))}
 	for i, raw := range raws {
 		pr.pend[i] = in.validate(ctx, w, raw, i, seen)
 	}
@@ -241,7 +250,7 @@ func (in *Ingester) Store(ctx context.Context, collection string, pr *Prepared) 
 	var sum Summary
 	for b := pr.pend; len(b) > 0; {
 		n := min(len(b), in.batch)
-		if err := in.store(ctx, collection, b[:n], &sum, report); err != nil {
+		if err := in.store(ctx, pr.w.Audit, collection, b[:n], &sum, report); err != nil {
 			return items, err
 		}
 		b = b[n:]
@@ -284,7 +293,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 			if err != nil {
 				continue // drain after a store failure
 			}
-			if err = in.store(ctx, collection, b, &sum, report); err != nil {
+			if err = in.store(ctx, w.Audit, collection, b, &sum, report); err != nil {
 				cancel()
 			}
 		}
@@ -521,7 +530,7 @@ func idOf(err error) string {
 	return ""
 }
 
-func (in *Ingester) store(ctx context.Context, collection string, b []pending, sum *Summary, report func(Item)) error {
+func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection string, b []pending, sum *Summary, report func(Item)) error {
 	vs := make([]store.Version, 0, len(b))
 	for _, p := range b {
 		if p.ok {
@@ -531,7 +540,26 @@ func (in *Ingester) store(ctx context.Context, collection string, b []pending, s
 	var res []store.Result
 	if len(vs) > 0 {
 		var err error
-		res, err = in.st.Put(ctx, collection, vs)
+		if rec != nil {
+			res, err = in.st.PutAudited(ctx, collection, vs, func(rs []store.Result) []audit.Record {
+				r := *rec
+				r.Objects = nil
+				if r.Collection == "" {
+					r.Collection = collection
+				}
+				for i, o := range rs {
+					if o.Outcome == store.Added || o.Outcome == store.Duplicate {
+						r.Objects = append(r.Objects, vs[i].Key())
+					}
+				}
+				if len(r.Objects) == 0 {
+					return nil
+				}
+				return []audit.Record{r}
+			})
+		} else {
+			res, err = in.st.Put(ctx, collection, vs)
+		}
 		if err != nil {
 			return fmt.Errorf("storing objects %d..%d: %w", b[0].item.Index, b[len(b)-1].item.Index, err)
 		}

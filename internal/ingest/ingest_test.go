@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/setu-cti/setu/internal/account"
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/match"
 	"github.com/setu-cti/setu/internal/policy"
@@ -345,5 +348,42 @@ func TestPrepareStore(t *testing.T) {
 	}
 	if got[1].Outcome != ingest.Added || got[3].Outcome != ingest.Duplicate || got[4].Outcome != ingest.Rejected {
 		t.Errorf("outcomes %v", got)
+	}
+}
+
+// A writer with an audit record has each batch recorded in the batch's
+// own transaction: one record per batch, naming its collection and the
+// versions added or already there, never the rejected ones.
+func TestAuditedBatches(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	w := ingest.Operator
+	w.Audit = &audit.Record{Actor: "cli", Action: "write", Path: "test", Rule: "operator"}
+	in := ingest.New(db, 2, ingest.WithWriter(w))
+	raws := []string{indicator(1, 0, ""), indicator(2, 0, ""), indicator(3, 0, ""), `{"type":"indicator"}`, indicator(1, 0, "")}
+	sum, err := in.Stream(ctx, coll, strings.NewReader(strings.Join(raws, "\n")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 3 || sum.Duplicate != 1 || sum.Rejected != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	recs, err := db.AuditRecords(ctx, store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(n int) string {
+		return fmt.Sprintf("indicator--%08d-0000-4000-8000-000000000000@2024-01-01T00:00:00.000Z", n)
+	}
+	var got [][]string
+	for _, r := range recs {
+		if r.Collection != coll || r.Actor != "cli" || r.Action != "write" {
+			t.Errorf("record %+v", r)
+		}
+		got = append(got, r.Objects)
+	}
+	want := [][]string{{name(1), name(2)}, {name(3)}, {name(1)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }

@@ -205,22 +205,20 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 	}
 	in := ingest.New(a.cfg.DB, 0, ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB))
 	wr := ingest.Writer{Org: p.Org.ID, Identity: p.Org.IdentityID(), Anonymous: p.Org.Anonymous}
+	if a.cfg.Audit != nil {
+		// Recorded with the sightings, in their transaction.
+		rec := a.recordOf(r, p, "sighting.report")
+		wr.Audit = &rec
+	}
 	items, err := in.ObjectsAs(ctx, wr, c.ID, objs)
 	if err != nil {
 		return 0, err
 	}
-	var written []string
 	for _, it := range items {
-		switch it.Outcome {
-		case ingest.Rejected:
+		if it.Outcome == ingest.Rejected {
 			a.cfg.Log.Error("sighting rejected", "id", it.ID, "err", it.Err)
 			return 0, fmt.Errorf("recording sightings: %s: %w", it.ID, it.Err)
-		case ingest.Added:
-			written = append(written, it.ID)
 		}
-	}
-	if err := a.record(r, p, "sighting.report", written...); err != nil {
-		return 0, err
 	}
 	return s.Len(), nil
 }

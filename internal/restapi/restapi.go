@@ -182,8 +182,15 @@ func (a *API) record(r *http.Request, p store.Principal, action string, objects 
 	if a.cfg.Audit == nil {
 		return nil
 	}
-	return a.cfg.Audit.Log(r.Context(), audit.Record{Actor: p.User.Name, Org: p.Org.ID, Action: action,
-		Path: "manage:" + strings.TrimPrefix(r.Pattern, r.Method+" "+Prefix), Objects: objects, Rule: string(p.User.Role), Status: 200})
+	rec := a.recordOf(r, p, action)
+	rec.Objects = objects
+	return a.cfg.Audit.Log(r.Context(), rec)
+}
+
+// recordOf is the audit record of the request's action, naming no objects.
+func (a *API) recordOf(r *http.Request, p store.Principal, action string) audit.Record {
+	return audit.Record{Actor: p.User.Name, Org: p.Org.ID, Action: action,
+		Path: "manage:" + strings.TrimPrefix(r.Pattern, r.Method+" "+Prefix), Rule: string(p.User.Role), Status: 200}
 }
 
 func isAdmin(p store.Principal) bool { return p.User.Role == account.Admin }

@@ -18,8 +18,11 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"time"
+
+	"github.com/setu-cti/setu/internal/audit"
 )
 
 // Errors owned by storage. Backends wrap them; callers test with errors.Is.
@@ -89,6 +92,33 @@ type Version struct {
 	// IsFirst and IsLast (collection reads) say whether the version is the
 	// oldest and the newest of its object in the collection.
 	IsFirst, IsLast bool
+}
+
+// Key names the version in the audit log: its id, "@", and its version
+// time as TAXII shows versions (FormatVersionTime of modified, else
+// created), or for an SCO, whose version time is only known once stored,
+// "@sha256:" and its content hash in hex.
+func (v *Version) Key() string {
+	switch {
+	case !v.Modified.IsZero():
+		return v.ID + "@" + FormatVersionTime(v.Modified)
+	case !v.Created.IsZero():
+		return v.ID + "@" + FormatVersionTime(v.Created)
+	}
+	return v.ID + "@sha256:" + hex.EncodeToString(v.Hash[:])
+}
+
+// FormatVersionTime formats a version time as TAXII's version fields carry
+// it: UTC, with milliseconds, or as many more digits as it has.
+func FormatVersionTime(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Nanosecond()%1e6 == 0:
+		return t.Format("2006-01-02T15:04:05.000Z")
+	case t.Nanosecond()%1e3 == 0:
+		return t.Format("2006-01-02T15:04:05.000000Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000000000Z")
 }
 
 // Versioned reports whether the version is keyed by a timestamp
@@ -198,6 +228,14 @@ type Store interface {
 	// abort the others. The error return is for failures of the whole call
 	// (nothing was stored).
 	Put(ctx context.Context, collection string, vs []Version) ([]Result, error)
+	// PutAudited is Put that also appends, in the same transaction, the
+	// audit records record returns for the outcomes, sealed under the
+	// chain head as Audit.AppendAudit seals them: a batch and the record
+	// of storing it are committed together or not at all. record sees each
+	// Result's Outcome and Err (Seq, DateAdded and Ref may not be set yet)
+	// and may return none; a record that fails audit.Record.Check fails
+	// the whole call (nothing is stored).
+	PutAudited(ctx context.Context, collection string, vs []Version, record func([]Result) []audit.Record) ([]Result, error)
 
 	// Query returns one page of collection rows matching q.
 	Query(ctx context.Context, q Query) (Page, error)

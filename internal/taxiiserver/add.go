@@ -284,6 +284,11 @@ func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws 
 	if err != nil {
 		return fmt.Errorf("job %s: %w", id, err)
 	}
+	if s.cfg.Audit != nil {
+		// Each batch the job stores is recorded in its own transaction.
+		w.Audit = &audit.Record{Actor: st.User, Org: w.Org, Action: "write", Path: "taxii:objects",
+			Collection: st.Collection, Status: http.StatusOK, Rule: "write"}
+	}
 	items, err := s.cfg.Ingest.ObjectsAs(ctx, w, st.Collection, raws)
 	if err != nil {
 		return fmt.Errorf("job %s: %w", id, err)
@@ -306,32 +311,11 @@ func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws 
 		}
 	}
 	st.Pendings = nil
-	// The write is recorded before the status says it is done.
-	if err := s.auditWrite(ctx, st, w.Org, "write"); err != nil {
-		return err
-	}
 	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
 		return err
 	}
 	if s.metrics != nil {
 		s.metrics.Ingested(added, dup, rej, time.Since(start))
-	}
-	return nil
-}
-
-// auditWrite records the objects a finished job stored (its successes) as
-// one write by the status's user for org, under rule.
-func (s *Server) auditWrite(ctx context.Context, st store.Status, org, rule string) error {
-	if s.cfg.Audit == nil {
-		return nil
-	}
-	rec := audit.Record{Actor: st.User, Org: org, Action: "write", Path: "taxii:objects", Collection: st.Collection,
-		Status: http.StatusOK, Rule: rule}
-	for _, d := range st.Successes {
-		rec.Objects = append(rec.Objects, d.ID+"@"+d.Version)
-	}
-	if err := s.cfg.Audit.Log(ctx, rec); err != nil {
-		return fmt.Errorf("job %s: audit log: %w", st.ID, err)
 	}
 	return nil
 }

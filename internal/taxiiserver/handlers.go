@@ -344,16 +344,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, p store.Princi
 
 // versionString formats a version time as STIX does: UTC, at least
 // millisecond precision, more digits only when the value has them.
-func versionString(v store.Version) string {
-	t := v.VersionTime.UTC()
-	switch {
-	case t.Nanosecond()%1e6 == 0:
-		return t.Format("2006-01-02T15:04:05.000Z")
-	case t.Nanosecond()%1e3 == 0:
-		return t.Format("2006-01-02T15:04:05.000000Z")
-	}
-	return t.Format("2006-01-02T15:04:05.000000000Z")
-}
+func versionString(v store.Version) string { return store.FormatVersionTime(v.VersionTime) }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request, p store.Principal) {
 	if !s.method(w, r, http.MethodGet) {

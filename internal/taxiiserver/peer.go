@@ -140,9 +140,7 @@ func (s *Server) decidePeer(ctx context.Context, name string, st store.Status, b
 		st.Failures = append(st.Failures, d)
 	}
 	st.Pendings = nil
-	if err := s.auditWrite(ctx, st, st.User, "peer-push"); err != nil {
-		return err
-	}
+	// The sync engine recorded what it stored, in the same transactions.
 	if err := s.cfg.DB.FinishStatus(ctx, st); err != nil {
 		return err
 	}

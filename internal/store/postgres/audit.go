@@ -32,38 +32,12 @@ func (db *DB) AppendAudit(ctx context.Context, rs []audit.Record) ([]audit.Recor
 	}
 	var sealed []audit.Record
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var (
-			seq  int64
-			head []byte
-			hash [32]byte
-		)
-		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&seq, &head); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				err = errNoHead
-			}
-			return fmt.Errorf("postgres: append audit: head: %w", err)
-		}
-		if len(head) != len(hash) {
-			return fmt.Errorf("postgres: append audit: head hash has %d bytes", len(head))
-		}
-		copy(hash[:], head)
 		var err error
-		sealed, err = audit.Seal(seq, hash, db.now(), rs)
-		if err != nil {
-			return fmt.Errorf("postgres: append audit: %w", err)
+		if sealed, err = sealAudit(ctx, tx, db.now(), rs); err != nil {
+			return err
 		}
 		b := &pgx.Batch{}
-		for _, r := range sealed {
-			objects := r.Objects
-			if objects == nil {
-				objects = []string{}
-			}
-			b.Queue(`INSERT INTO audit_log (seq, time, actor, org, action, path, collection, objects, rule, status, prev, hash)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				r.Seq, r.Time, r.Actor, r.Org, r.Action, r.Path, r.Collection, objects, r.Rule, r.Status, r.Prev[:], r.Hash[:])
-		}
-		last := sealed[len(sealed)-1]
-		b.Queue(`UPDATE audit_head SET seq = $1, hash = $2`, last.Seq, last.Hash[:])
+		queueAudit(b, sealed)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("postgres: append audit: %w", err)
 		}
@@ -73,6 +47,57 @@ func (db *DB) AppendAudit(ctx context.Context, rs []audit.Record) ([]audit.Recor
 		return nil, err
 	}
 	return sealed, nil
+}
+
+// rowQuerier runs a query in a transaction: a pgx.Tx, or a connection on
+// which one was begun.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// sealAudit locks the chain head in the transaction q runs in and seals rs
+// after it; the lock holds until that transaction ends, so no other append
+// seals after the same head.
+func sealAudit(ctx context.Context, q rowQuerier, now time.Time, rs []audit.Record) ([]audit.Record, error) {
+	var (
+		seq  int64
+		head []byte
+		hash [32]byte
+	)
+	if err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&seq, &head); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = errNoHead
+		}
+		return nil, fmt.Errorf("postgres: append audit: head: %w", err)
+	}
+	if len(head) != len(hash) {
+		return nil, fmt.Errorf("postgres: append audit: head hash has %d bytes", len(head))
+	}
+	copy(hash[:], head)
+	sealed, err := audit.Seal(seq, hash, now, rs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: append audit: %w", err)
+	}
+	return sealed, nil
+}
+
+// queueAudit queues the inserts of sealed records and the move of the head
+// to the last of them.
+func queueAudit(b *pgx.Batch, sealed []audit.Record) {
+	if len(sealed) == 0 {
+		return
+	}
+	for _, r := range sealed {
+		objects := r.Objects
+		if objects == nil {
+			objects = []string{}
+		}
+		b.Queue(`INSERT INTO audit_log (seq, time, actor, org, action, path, collection, objects, rule, status, prev, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			r.Seq, r.Time, r.Actor, r.Org, r.Action, r.Path, r.Collection, objects, r.Rule, r.Status, r.Prev[:], r.Hash[:])
+	}
+	last := sealed[len(sealed)-1]
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2`, last.Seq, last.Hash[:])
 }
 
 // errNoHead: the head row is gone, which only tampering can do (the

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -39,6 +40,14 @@ import (
 // trips whatever the batch size: lock and read, insert new versions, then
 // write the rest and commit.
 func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error) {
+	return db.PutAudited(ctx, collection, vs, nil)
+}
+
+// PutAudited is Put that appends the audit records record returns in the
+// same transaction. The chain head is locked after the versions are
+// decided and before the last round trip, which writes the records with
+// the rest and commits.
+func (db *DB) PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error) {
 	coll, err := db.collectionKey(ctx, collection)
 	if err != nil {
 		return nil, err
@@ -47,7 +56,7 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 		return []store.Result{}, nil
 	}
 	for attempt := 1; ; attempt++ {
-		rs, err := db.put(ctx, coll, vs)
+		rs, err := db.put(ctx, coll, vs, record)
 		if err != nil && retryable(err) && attempt < 10 && ctx.Err() == nil {
 			continue
 		}
@@ -142,7 +151,7 @@ type dup struct {
 	ver    *known
 }
 
-func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.Result, error) {
+func (db *DB) put(ctx context.Context, coll int32, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error) {
 	now, err := toNS(db.now())
 	if err != nil {
 		return nil, fmt.Errorf("clock: %w", err)
@@ -180,9 +189,30 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.
 		return nil, err
 	}
 	tx.decide()
+	var sealed []audit.Record
+	if record != nil {
+		// What each version's outcome will be: rows are added.
+		rs := slices.Clone(tx.rs)
+		for _, r := range tx.rows {
+			rs[r.result] = store.Result{Outcome: store.Added}
+		}
+		if recs := record(rs); len(recs) > 0 {
+			for i := range recs {
+				if err := recs[i].Check(); err != nil {
+					return nil, fmt.Errorf("audit record %d of %d: %w", i+1, len(recs), err)
+				}
+			}
+			if sealed, err = sealAudit(ctx, conn, db.now(), recs); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if len(tx.rows) == 0 {
-		// Only duplicates and rejections: nothing to write.
-		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		// Only duplicates and rejections: nothing to write but the record.
+		b := &pgx.Batch{}
+		queueAudit(b, sealed)
+		b.Queue(`COMMIT`)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return nil, err
 		}
 		committed = true
@@ -194,7 +224,7 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version) ([]store.
 	if err := tx.insertVersions(ctx, conn); err != nil {
 		return nil, err
 	}
-	if err := tx.finish(ctx, conn); err != nil {
+	if err := tx.finish(ctx, conn, sealed); err != nil {
 		return nil, err
 	}
 	committed = true
@@ -551,8 +581,9 @@ func (tx *putTx) insertVersions(ctx context.Context, conn *pgxpool.Conn) error {
 // seq and date_added range from the counter, insert the collection rows and
 // change records, and COMMIT. The counter row is locked only from that
 // statement to the end of the commit.
-func (tx *putTx) finish(ctx context.Context, conn *pgxpool.Conn) error {
+func (tx *putTx) finish(ctx context.Context, conn *pgxpool.Conn, audits []audit.Record) error {
 	b := &pgx.Batch{}
+	queueAudit(b, audits)
 	var upd, ins headRows
 	for id, h := range tx.heads {
 		switch {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,19 @@ func (db *DB) AppendAudit(ctx context.Context, rs []audit.Record) ([]audit.Recor
 		return nil, wrapErr("append audit", err)
 	}
 	defer tx.Rollback()
+	sealed, err := db.appendAudit(ctx, tx, rs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrapErr("append audit", err)
+	}
+	return sealed, nil
+}
+
+// appendAudit seals rs after the chain head and appends them in tx, a
+// write transaction (which holds the write lock until it ends).
+func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, rs []audit.Record) ([]audit.Record, error) {
 	var (
 		seq  int64
 		head []byte
@@ -63,9 +77,6 @@ func (db *DB) AppendAudit(ctx context.Context, rs []audit.Record) ([]audit.Recor
 	last := sealed[len(sealed)-1]
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE one = 1`, last.Seq, last.Hash[:]); err != nil {
 		return nil, wrapErr("append audit: head", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrapErr("append audit", err)
 	}
 	return sealed, nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -142,6 +143,13 @@ func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) writeStmts {
 // same batch is rejected). The collection may be named by id or alias; an
 // unknown one fails the call with store.ErrNotFound.
 func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error) {
+	return db.PutAudited(ctx, collection, vs, nil)
+}
+
+// PutAudited is Put that appends the audit records record returns in the
+// same transaction, after the versions and before the counter row, the
+// last write.
+func (db *DB) PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -181,6 +189,13 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 	}
 	if err := p.flushAudience(true); err != nil {
 		return nil, wrapErr("put", err)
+	}
+	if record != nil {
+		if recs := record(rs); len(recs) > 0 {
+			if _, err := db.appendAudit(ctx, tx, recs); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if p.seq != startSeq {
 		// The counter row is written as the last step, as every backend

@@ -35,6 +35,7 @@ func RunAudit(t *testing.T, open Opener) {
 	t.Run("Concurrent", func(t *testing.T) { testAuditConcurrent(t, auditStore(t, store.Options{})) })
 	t.Run("Logger", func(t *testing.T) { testAuditLogger(t, auditStore(t, store.Options{})) })
 	t.Run("Query", func(t *testing.T) { testAuditQuery(t, auditStore(t, store.Options{})) })
+	t.Run("PutAudited", func(t *testing.T) { testPutAudited(t, open) })
 }
 
 // AuditFixture appends n records with varied fields, in batches of up to
@@ -548,5 +549,83 @@ func RunAuditTamper(t *testing.T, open func(t *testing.T) (store.Audit, AuditTam
 			}
 			verifyAuditFault(t, a, tc.seq, tc.problem)
 		})
+	}
+}
+
+// testPutAudited: the records of a write are appended in its transaction,
+// chained like any other, and an invalid one stores nothing.
+func testPutAudited(t *testing.T, open Opener) {
+	s := openWith(t, open, store.Options{})
+	a := s.(store.Audit)
+	ctx := context.Background()
+	// written names the versions a batch added, as the write path records
+	// them, and counts the calls.
+	calls := 0
+	written := func(vs []store.Version) func([]store.Result) []audit.Record {
+		return func(rs []store.Result) []audit.Record {
+			calls++
+			rec := audit.Record{Actor: "alice", Org: "o", Action: "write", Path: "test", Collection: collA, Rule: "write"}
+			for i, r := range rs {
+				if r.Outcome == store.Added || r.Outcome == store.Duplicate {
+					rec.Objects = append(rec.Objects, refKey(vs[i]))
+				}
+			}
+			return []audit.Record{rec}
+		}
+	}
+	head := func() int64 {
+		t.Helper()
+		seq, _, err := a.AuditHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	vs := []store.Version{indicator(t, 1, 0), indicator(t, 2, 0)}
+	rs, err := s.PutAudited(ctx, collA, vs, written(vs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutcomes(t, rs, store.Added, store.Added)
+	// Only duplicates: the record is still written.
+	again := []store.Version{vs[0]}
+	rs, err = s.PutAudited(ctx, collA, again, written(again))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutcomes(t, rs, store.Duplicate)
+	// No record: nothing appended.
+	if _, err := s.PutAudited(ctx, collA, []store.Version{indicator(t, 3, 0)}, func([]store.Result) []audit.Record { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := a.AuditRecords(ctx, store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, r := range recs {
+		got = append(got, r.Objects)
+	}
+	want := [][]string{{refKey(vs[0]), refKey(vs[1])}, {refKey(vs[0])}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if err := audit.Verify(store.ScanAudit(ctx, a, store.AuditQuery{Limit: 1})); err != nil {
+		t.Errorf("chain: %v", err)
+	}
+
+	// An invalid record fails the call: neither the versions nor any
+	// record are stored.
+	before, rows := head(), stats(t, s).CollectionRows
+	bad := []store.Version{indicator(t, 4, 0)}
+	_, err = s.PutAudited(ctx, collA, bad, func([]store.Result) []audit.Record { return []audit.Record{{Actor: "alice"}} })
+	if !errors.Is(err, audit.ErrInvalid) {
+		t.Errorf("invalid record: %v, want audit.ErrInvalid", err)
+	}
+	if head() != before || stats(t, s).CollectionRows != rows {
+		t.Errorf("a failed audited put stored something: head %d (was %d), rows %d (were %d)", head(), before, stats(t, s).CollectionRows, rows)
+	}
+	if calls == 0 {
+		t.Error("record was never called")
 	}
 }
