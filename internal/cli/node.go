@@ -29,6 +29,7 @@ func runNode(ctx context.Context, e *env, args []string) int {
 type fedDB interface {
 	nodeDB
 	store.Peers
+	store.Origins
 }
 
 // withFederation opens the store and runs f with it; errors are printed.

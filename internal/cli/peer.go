@@ -80,6 +80,18 @@ func peerAdd(ctx context.Context, e *env, args []string) int {
 		if _, err := db.Peer(ctx, p.Name); err == nil {
 			return fmt.Errorf("peer %s already exists; remove it first to change it", p.Name)
 		}
+		// A peer supersedes an origin of its name, whose key it keeps
+		// unless another is given.
+		o, err := db.Origin(ctx, p.Name)
+		switch {
+		case err == nil:
+			if p.SigningKey == nil {
+				p.SigningKey = o.SigningKey
+			}
+			fmt.Fprintf(e.stdout, "the origin %s becomes a peer\n", p.Name)
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 		if err := db.CreatePeer(ctx, p); err != nil {
 			if errors.Is(err, store.ErrExists) {
 				return fmt.Errorf("certificate %s is already pinned for another peer: %w", federation.Fingerprint(p.CertSHA256), err)

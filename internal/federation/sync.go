@@ -22,6 +22,7 @@ import (
 type SyncStore interface {
 	store.Store
 	store.Peers
+	store.Origins
 	store.Sync
 	store.Groups
 }
@@ -139,16 +140,24 @@ func NewEngine(cfg SyncConfig) (*Engine, error) {
 	return e, nil
 }
 
-// peerKey resolves a node's signing key from the peers this node knows.
-// Nodes whose objects arrive through others must be registered as peers
-// (an agreement is not needed) so their origin can be verified.
+// peerKey resolves a node's signing key from the peers this node knows,
+// and from its origins: nodes whose objects arrive only through others (a
+// partner's partners), known by their keys alone.
 func (e *Engine) peerKey(node string) (ed25519.PublicKey, error) {
 	e.mu.Lock()
 	p, ok := e.peers[node]
 	e.mu.Unlock()
 	if !ok {
+		ctx := context.Background()
 		var err error
-		p, err = e.cfg.DB.Peer(context.Background(), node)
+		p, err = e.cfg.DB.Peer(ctx, node)
+		if errors.Is(err, store.ErrNotFound) {
+			var o store.Origin
+			if o, err = e.cfg.DB.Origin(ctx, node); err == nil {
+				// Kept with the peers until their next refresh.
+				p = store.Peer{Name: o.Name, SigningKey: o.SigningKey, Country: o.Country}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", node, ErrUnknownNode)
 		}

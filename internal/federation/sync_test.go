@@ -187,7 +187,8 @@ func TestThreeNodesLineAndTriangle(t *testing.T) {
 	b.peer(a)
 	b.peer(c)
 	c.peer(b)
-	c.peer(a) // C knows A's key, to verify A's origin; no agreement yet
+	// C never connects to A, but knows A's key, to verify A's origin.
+	c.run("origin", "add", a.name, "--signing-key", a.key, "--country", a.country)
 	a.agreement("BB", 1, []string{"shared"}, "from-BB", "pull", "")
 	b.agreement("AA", 1, []string{"shared"}, "from-AA", "pull", "")
 	b.agreement("CC", 1, []string{"shared", "from-AA"}, "from-CC", "pull", "")
@@ -222,8 +223,10 @@ func TestThreeNodesLineAndTriangle(t *testing.T) {
 		}
 	}
 
-	// Close the triangle: A and C peer directly too. The object that
-	// reaches C by two paths is stored once, and nothing comes back to A.
+	// Close the triangle: A and C peer directly too (A, an origin on C,
+	// becomes C's peer). The object that reaches C by two paths is stored
+	// once, and nothing comes back to A.
+	c.peer(a)
 	a.peer(c)
 	a.agreement("CC", 1, []string{"shared"}, "from-CC", "pull", "")
 	c.agreement("AA", 1, []string{"shared"}, "from-AA", "pull", "")

@@ -48,6 +48,31 @@ type Peer struct {
 	LastContact time.Time
 }
 
+// Origin is a node whose provenance signatures this node verifies on the
+// objects its peers relay from it, without ever connecting to it: a
+// partner's partner, whose key the operator obtained out of band.
+type Origin struct {
+	Name       string // the name the node goes by, as in its provenance
+	SigningKey []byte // its Ed25519 public key (32 bytes)
+	Country    string // ISO 3166-1 alpha-2, as declared; empty when not
+	Created    time.Time
+}
+
+// Origins stores the origins this node knows. A peer supersedes an origin
+// of the same name: Peers.CreatePeer removes it, and CreateOrigin refuses
+// the name of a peer.
+type Origins interface {
+	// CreateOrigin stores a new origin; ErrExists if an origin or a peer
+	// has the name. A zero Created is set to the store's clock.
+	CreateOrigin(ctx context.Context, o Origin) error
+	// Origin finds an origin by name; ErrNotFound if absent.
+	Origin(ctx context.Context, name string) (Origin, error)
+	// ListOrigins lists origins by name.
+	ListOrigins(ctx context.Context) ([]Origin, error)
+	// DeleteOrigin removes an origin; ErrNotFound if absent.
+	DeleteOrigin(ctx context.Context, name string) error
+}
+
 // Agreement is one applied version of the sharing agreement with a peer.
 // The store keeps every version applied; the highest is the one in force.
 type Agreement struct {
@@ -70,8 +95,9 @@ type Peers interface {
 	SetNodeInfo(ctx context.Context, n NodeInfo) (NodeInfo, error)
 
 	// CreatePeer stores a new peer; ErrExists if the name or the
-	// certificate fingerprint is another peer's. A zero Created is set to
-	// the store's clock.
+	// certificate fingerprint is another peer's. An origin of the same
+	// name is removed with it: the peer supersedes it. A zero Created is
+	// set to the store's clock.
 	CreatePeer(ctx context.Context, p Peer) error
 	// UpdatePeer replaces the URL, certificate fingerprint, signing key,
 	// token and country of the peer named p.Name; Created, LastContact and

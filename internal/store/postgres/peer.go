@@ -13,7 +13,10 @@ import (
 	"github.com/setu-cti/setu/internal/store"
 )
 
-var _ store.Peers = (*DB)(nil)
+var (
+	_ store.Peers   = (*DB)(nil)
+	_ store.Origins = (*DB)(nil)
+)
 
 // NodeInfo returns the node's identity; store.ErrNotFound if never set.
 func (db *DB) NodeInfo(ctx context.Context) (store.NodeInfo, error) {
@@ -78,12 +81,80 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if err := checkTokenSum(p.InboundTokenSHA256); err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", p.Name, err)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
+	// The peer supersedes an origin of its name, in the same statement.
+	_, err := db.pool.Exec(ctx, `WITH o AS (DELETE FROM origins WHERE name = $1)
+		INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact), p.Country,
 		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
 		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
+	}
+	return nil
+}
+
+// CreateOrigin stores an origin unless a peer or origin has its name.
+func (db *DB) CreateOrigin(ctx context.Context, o store.Origin) error {
+	if o.Name == "" {
+		return fmt.Errorf("postgres: origin: a name is required")
+	}
+	if o.Created.IsZero() {
+		o.Created = db.now()
+	}
+	tag, err := db.pool.Exec(ctx, `INSERT INTO origins (name, signing_key, country, created)
+		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM peers WHERE name = $1)`,
+		o.Name, o.SigningKey, o.Country, o.Created)
+	if err != nil {
+		return fmt.Errorf("postgres: origin %s: %w", o.Name, keyErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: origin %s: a peer has the name: %w", o.Name, store.ErrExists)
+	}
+	return nil
+}
+
+// Origin finds an origin by name.
+func (db *DB) Origin(ctx context.Context, name string) (store.Origin, error) {
+	o := store.Origin{Name: name}
+	err := db.pool.QueryRow(ctx, `SELECT signing_key, country, created FROM origins WHERE name = $1`, name).
+		Scan(&o.SigningKey, &o.Country, &o.Created)
+	if err != nil {
+		return store.Origin{}, fmt.Errorf("postgres: origin %s: %w", name, rowErr(err))
+	}
+	o.Created = o.Created.UTC()
+	return o, nil
+}
+
+// ListOrigins lists origins by name.
+func (db *DB) ListOrigins(ctx context.Context) ([]store.Origin, error) {
+	rows, err := db.pool.Query(ctx, `SELECT name, signing_key, country, created FROM origins ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: origins: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Origin
+	for rows.Next() {
+		var o store.Origin
+		if err := rows.Scan(&o.Name, &o.SigningKey, &o.Country, &o.Created); err != nil {
+			return nil, fmt.Errorf("postgres: origins: %w", err)
+		}
+		o.Created = o.Created.UTC()
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: origins: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteOrigin removes an origin.
+func (db *DB) DeleteOrigin(ctx context.Context, name string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM origins WHERE name = $1`, name)
+	if err != nil {
+		return fmt.Errorf("postgres: origin %s: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: origin %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }

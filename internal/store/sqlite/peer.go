@@ -12,7 +12,10 @@ import (
 	"github.com/setu-cti/setu/internal/store"
 )
 
-var _ store.Peers = (*DB)(nil)
+var (
+	_ store.Peers   = (*DB)(nil)
+	_ store.Origins = (*DB)(nil)
+)
 
 // NodeInfo returns the node's identity; store.ErrNotFound if never set.
 func (db *DB) NodeInfo(ctx context.Context) (store.NodeInfo, error) {
@@ -76,14 +79,84 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 	if err := checkTokenSum(p.InboundTokenSHA256); err != nil {
 		return fmt.Errorf("sqlite: peer %s: %w", p.Name, err)
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr("peer", err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO peers (name, url, cert_sha256, signing_key, token, created, last_contact, country, inbound_token_sha256)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact), p.Country,
 		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
 		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM origins WHERE name = ?`, p.Name); err != nil {
+		return wrapErr("peer", err)
+	}
+	return wrapErr("peer", tx.Commit())
+}
+
+// CreateOrigin stores an origin unless a peer or origin has its name.
+func (db *DB) CreateOrigin(ctx context.Context, o store.Origin) error {
+	if o.Name == "" {
+		return fmt.Errorf("sqlite: origin: a name is required")
+	}
+	if o.Created.IsZero() {
+		o.Created = db.now()
+	}
+	res, err := db.w.ExecContext(ctx, `INSERT INTO origins (name, signing_key, country, created)
+		SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM peers WHERE name = ?1)`,
+		o.Name, o.SigningKey, o.Country, toNanos(o.Created))
+	if err != nil {
+		return fmt.Errorf("sqlite: origin %s: %w", o.Name, keyErr(err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: origin %s: a peer has the name: %w", o.Name, store.ErrExists)
+	}
 	return nil
+}
+
+// Origin finds an origin by name.
+func (db *DB) Origin(ctx context.Context, name string) (store.Origin, error) {
+	o := store.Origin{Name: name}
+	var created int64
+	err := db.r.QueryRowContext(ctx, `SELECT signing_key, country, created FROM origins WHERE name = ?`, name).
+		Scan(&o.SigningKey, &o.Country, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Origin{}, fmt.Errorf("sqlite: origin %s: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Origin{}, fmt.Errorf("sqlite: origin %s: %w", name, err)
+	}
+	o.Created = fromNanos(created)
+	return o, nil
+}
+
+// ListOrigins lists origins by name.
+func (db *DB) ListOrigins(ctx context.Context) ([]store.Origin, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT name, signing_key, country, created FROM origins ORDER BY name`)
+	if err != nil {
+		return nil, wrapErr("origins", err)
+	}
+	defer rows.Close()
+	var out []store.Origin
+	for rows.Next() {
+		var o store.Origin
+		var created int64
+		if err := rows.Scan(&o.Name, &o.SigningKey, &o.Country, &created); err != nil {
+			return nil, wrapErr("origins", err)
+		}
+		o.Created = fromNanos(created)
+		out = append(out, o)
+	}
+	return out, wrapErr("origins", rows.Err())
+}
+
+// DeleteOrigin removes an origin.
+func (db *DB) DeleteOrigin(ctx context.Context, name string) error {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM origins WHERE name = ?`, name)
+	return affected(res, err, "origin "+name)
 }
 
 // UpdatePeer replaces the peer's URL, fingerprint, signing key, token and

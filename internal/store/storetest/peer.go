@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -31,6 +32,68 @@ func RunPeers(t *testing.T, open Opener) {
 	t.Run("PeerInboundToken", func(t *testing.T) { testPeerInboundToken(t, peers(t)) })
 	t.Run("Agreements", func(t *testing.T) { testAgreements(t, peers(t)) })
 	t.Run("AgreementRace", func(t *testing.T) { testAgreementRace(t, peers(t)) })
+	t.Run("Origins", func(t *testing.T) {
+		p := peers(t)
+		o, ok := p.(store.Origins)
+		if !ok {
+			t.Fatalf("%T does not implement store.Origins", p)
+		}
+		testOrigins(t, p, o)
+	})
+}
+
+// testOrigins: origins are kept by name, apart from peers, and a peer of
+// the same name supersedes one.
+func testOrigins(t *testing.T, p store.Peers, s store.Origins) {
+	key := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	at := time.Date(2026, 5, 1, 9, 30, 0, 123456000, time.UTC)
+	kr := store.Origin{Name: "KR-CERT", SigningKey: key(1), Country: "KR", Created: at}
+	sg := store.Origin{Name: "SG-CERT", SigningKey: key(2), Created: at}
+	for _, o := range []store.Origin{sg, kr} {
+		if err := s.CreateOrigin(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateOrigin(ctx, kr); !errors.Is(err, store.ErrExists) {
+		t.Errorf("origin created twice: %v, want ErrExists", err)
+	}
+	got, err := s.Origin(ctx, "KR-CERT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(kr, got); diff != "" {
+		t.Errorf("Origin (-want +got):\n%s", diff)
+	}
+	if _, err := s.Origin(ctx, "XX-CERT"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("absent origin: %v, want ErrNotFound", err)
+	}
+	list, err := s.ListOrigins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.Origin{kr, sg}, list); diff != "" {
+		t.Errorf("ListOrigins (-want +got):\n%s", diff)
+	}
+	// A peer takes the name over; an origin cannot take a peer's.
+	peer := store.Peer{Name: "KR-CERT", URL: "https://kr.example/taxii2/", CertSHA256: sha256.Sum256([]byte("kr")), SigningKey: key(1), Created: at}
+	if err := p.CreatePeer(ctx, peer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Origin(ctx, "KR-CERT"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the origin stayed beside the peer that superseded it: %v", err)
+	}
+	if err := s.CreateOrigin(ctx, kr); !errors.Is(err, store.ErrExists) {
+		t.Errorf("origin with a peer's name: %v, want ErrExists", err)
+	}
+	if err := s.DeleteOrigin(ctx, "SG-CERT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOrigin(ctx, "SG-CERT"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("origin removed twice: %v, want ErrNotFound", err)
+	}
+	if list, err := s.ListOrigins(ctx); err != nil || len(list) != 0 {
+		t.Errorf("origins left: %v, %v", list, err)
+	}
 }
 
 func testNodeInfo(t *testing.T, s store.Peers) {
