@@ -44,10 +44,7 @@ func applyAgreement(n *node, doc string) {
 func TestGroupDistributionCrosses(t *testing.T) {
 	t.Parallel()
 	in, jp := newNode(t, "IN", "IN"), newNode(t, "JP", "JP")
-	in.start()
-	jp.start()
-	in.peer(jp)
-	jp.peer(in)
+	peered(in, jp)
 
 	// IN's registry. telecom: JP is a member (through a member group, as
 	// an organisation would be) and the agreement lets it cross. finance:
@@ -122,16 +119,7 @@ func TestGroupDistributionCrosses(t *testing.T) {
 		tok := strings.TrimSpace(jp.run("token", "create", "u-"+tt.org))
 		jp.run("collection", "grant", "from-IN", tt.org, "--read")
 		cl := userClient(t, jp, tok)
-		cols, err := cl.Collections(ctx, "/api/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		coll := ""
-		for _, c := range cols.Collections {
-			if c.Alias == "from-IN" {
-				coll = c.ID
-			}
-		}
+		coll := collectionID(t, cl, "from-IN")
 		env, _, err := cl.GetObjects(ctx, "/api/", coll, taxii.Filter{})
 		if err != nil {
 			t.Fatal(err)

@@ -416,3 +416,19 @@ func userClient(t *testing.T, n *node, token string) *taxii.Client {
 	}
 	return cl
 }
+
+// collectionID is the id of the collection with alias among those cl may
+// see in the node's API root; "" if it sees none.
+func collectionID(t *testing.T, cl *taxii.Client, alias string) string {
+	t.Helper()
+	cols, err := cl.Collections(context.Background(), "/api/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols.Collections {
+		if c.Alias == alias {
+			return c.ID
+		}
+	}
+	return ""
+}

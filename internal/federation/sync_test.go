@@ -29,12 +29,18 @@ func distribution(t *testing.T, s policy.Scope) (id, body string) {
 // "shared" collection to the other, which stores it in "from-NAME".
 func pair(t *testing.T, a, b *node, mode string) {
 	t.Helper()
+	peered(a, b)
+	a.agreement(b.name, 1, []string{"shared"}, "from-"+b.name, mode, "")
+	b.agreement(a.name, 1, []string{"shared"}, "from-"+a.name, mode, "")
+}
+
+// peered starts a and b, each with the other as a peer.
+func peered(a, b *node) {
+	a.t.Helper()
 	a.start()
 	b.start()
 	a.peer(b)
 	b.peer(a)
-	a.agreement(b.name, 1, []string{"shared"}, "from-"+b.name, mode, "")
-	b.agreement(a.name, 1, []string{"shared"}, "from-"+a.name, mode, "")
 }
 
 func TestTwoNodesSyncBothWays(t *testing.T) {
@@ -70,16 +76,7 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	in.run("collection", "grant", "shared", "acme", "--read", "--write")
 	cl := userClient(t, in, tok)
 	ctx := context.Background()
-	cols, err := cl.Collections(ctx, "/api/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared := ""
-	for _, c := range cols.Collections {
-		if c.Alias == "shared" {
-			shared = c.ID
-		}
-	}
+	shared := collectionID(t, cl, "shared")
 	anon := newID()
 	st, err := cl.AddObjects(ctx, "/api/", shared, jsontext.Value(indicator(anon, day0, []string{stix.TLPGreen}, "")))
 	if err != nil {
@@ -309,10 +306,7 @@ func behindZero(status string) bool {
 func TestPushBetweenNodes(t *testing.T) {
 	t.Parallel()
 	in, jp := newNode(t, "IN", "IN"), newNode(t, "JP", "JP")
-	in.start()
-	jp.start()
-	in.peer(jp)
-	jp.peer(in)
+	peered(in, jp)
 	in.agreement("JP", 1, []string{"shared"}, "", "push", "")
 	jp.agreement("IN", 1, nil, "from-IN", "push", "")
 	ok, red := newID(), newID()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
@@ -15,20 +16,34 @@ import (
 // withExtra returns the embedded migrations plus later ones.
 func withExtra(t *testing.T, extra map[string]string) fs.FS {
 	t.Helper()
+	m := upTo(t, math.MaxInt)
+	for n, s := range extra {
+		m[n] = &fstest.MapFile{Data: []byte(s)}
+	}
+	return m
+}
+
+// upTo returns the embedded migrations numbered up to last.
+func upTo(t *testing.T, last int) fstest.MapFS {
+	t.Helper()
 	m := fstest.MapFS{}
 	names, err := fs.Glob(migrationFiles, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range names {
+		var v int
+		if _, err := fmt.Sscanf(n, "%04d_", &v); err != nil {
+			t.Fatal(err)
+		}
+		if v > last {
+			continue
+		}
 		b, err := fs.ReadFile(migrationFiles, n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m[n] = &fstest.MapFile{Data: b}
-	}
-	for n, s := range extra {
-		m[n] = &fstest.MapFile{Data: []byte(s)}
 	}
 	return m
 }
