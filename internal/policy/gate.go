@@ -58,6 +58,21 @@ type extent struct{ oldest, newest time.Time }
 // allowed row follows), and Last is the seq of the last row returned, so
 // denied rows never produce short or empty pages before the end.
 func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error) {
+	return g.query(ctx, r, q, true)
+}
+
+// QueryDense is Query for a reader who may see nearly every row of the
+// collection, such as a partner node reading its own view (which holds
+// only what was released to it): the store is read in plain sequence
+// order rather than through the reader's audience keys, whose index
+// ranges would then cover nearly every row anyway and cost a merge. Every
+// row is still decided exactly, so the result is Query's; only the cost
+// differs, and is Query's worst case for a reader who sees few rows.
+func (g *Gate) QueryDense(ctx context.Context, r Reader, q store.Query) (Page, error) {
+	return g.query(ctx, r, q, false)
+}
+
+func (g *Gate) query(ctx context.Context, r Reader, q store.Query, byKeys bool) (Page, error) {
 	if q.Limit <= 0 {
 		return Page{}, errors.New("policy: query limit must be positive")
 	}
@@ -69,7 +84,10 @@ func (g *Gate) Query(ctx context.Context, r Reader, q store.Query) (Page, error)
 		}
 		r.Groups = gs
 	}
-	q.ReaderKeys = r.Keys()
+	q.ReaderKeys = nil
+	if byKeys {
+		q.ReaderKeys = r.Keys()
+	}
 	sel := q.Versions
 	if sel.IsZero() {
 		sel.Last = true
