@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"slices"
@@ -188,10 +189,15 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 	done := len(vs)
 	withheld := map[string][]string{}
 	counts := map[string]int64{}
-	var cand []store.Version
+	cand := make([]*store.Version, 0, len(vs))
 	// Objects of a collection share a few distinct facts: each is decided
-	// once per batch.
+	// once per batch, and runs of versions with the same facts (a feed's,
+	// an import's) look nothing up.
 	decided := map[string]policy.Decision{}
+	var (
+		prev  *store.Version
+		prevD policy.Decision
+	)
 	for i := range vs {
 		v := &vs[i]
 		if v.Type == "marking-definition" && isDistributionDef(v) {
@@ -199,30 +205,35 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			// content to release.
 			continue
 		}
-		dk := v.Type + "\x00" + v.Submitter + "\x00" + string(v.Facts)
-		d, ok := decided[dk]
-		if !ok {
-			f := policy.DecodeFacts(v.Facts, v.Submitter)
-			d = a.Releases(e.cfg.Policy, p.Country, groups, Object{Type: v.Type, Facts: f, Residency: f.Resident})
-			decided[dk] = d
+		var d policy.Decision
+		if prev != nil && v.Type == prev.Type && v.Submitter == prev.Submitter && bytes.Equal(v.Facts, prev.Facts) {
+			d = prevD
+		} else {
+			dk := v.Type + "\x00" + v.Submitter + "\x00" + string(v.Facts)
+			var ok bool
+			if d, ok = decided[dk]; !ok {
+				f := policy.DecodeFacts(v.Facts, v.Submitter)
+				d = a.Releases(e.cfg.Policy, p.Country, groups, Object{Type: v.Type, Facts: f, Residency: f.Resident})
+				decided[dk] = d
+			}
+			prev, prevD = v, d
 		}
 		if !d.Allow {
 			withheld[d.Rule] = append(withheld[d.Rule], v.Key())
 			counts["withheld:"+d.Rule]++
 			continue
 		}
-		cand = append(cand, *v)
+		cand = append(cand, v)
 	}
 	var (
-		put      []store.Version
-		sign     [][]byte
-		signRefs []int64
+		put      = make([]store.Version, 0, len(cand))
+		sign     = make([][]byte, 0, len(cand))
+		signRefs = make([]int64, 0, len(cand))
 		fwd      []Forward
 		fwdRefs  []int64
-		signing  = map[int64]bool{}
+		signing  = make(map[int64]bool, len(cand))
 	)
-	for i := range cand {
-		v := &cand[i]
+	for _, v := range cand {
 		in := info[v.Ref]
 		if in == nil {
 			in = &provInfo{}

@@ -93,13 +93,18 @@ func encodeB64(b []byte) []byte { return base64.StdEncoding.AppendEncode(nil, b)
 
 func decodeB64(dst, text []byte) error {
 	// Decode wants room for what the text could hold without padding, which
-	// is more than dst when the text is malformed.
-	buf := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	n, err := base64.StdEncoding.Decode(buf, text)
+	// is more than dst when the text is malformed. Digests and signatures
+	// fit the stack buffer, so the thousands a page carries allocate
+	// nothing; longer text cannot be either.
+	var buf [66]byte
+	if base64.StdEncoding.DecodedLen(len(text)) > len(buf) {
+		return fmt.Errorf("want %d bytes in base64", len(dst))
+	}
+	n, err := base64.StdEncoding.Decode(buf[:], text)
 	if err != nil || n != len(dst) {
 		return fmt.Errorf("want %d bytes in base64", len(dst))
 	}
-	copy(dst, buf)
+	copy(dst, buf[:n])
 	return nil
 }
 
