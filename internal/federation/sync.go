@@ -40,8 +40,10 @@ type SyncConfig struct {
 	// long a peer's loop waits between rounds (tests, benchmarks).
 	Interval time.Duration
 	// PageSize is the number of objects per TAXII page and per signed
-	// batch (default 2000: each page is a few durable writes and one
-	// signature on either side); egress decides a few pages at a time.
+	// batch (default 5000: each page is a few durable writes and one
+	// signature on either side, and a request; at a million objects 5000
+	// synced 8% faster than 2000, for about 120 MB more on the receiver);
+	// egress decides a few pages at a time.
 	PageSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -123,7 +125,7 @@ func NewEngine(cfg SyncConfig) (*Engine, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.PageSize <= 0 {
-		cfg.PageSize = 2000
+		cfg.PageSize = 5000
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
