@@ -33,7 +33,10 @@ type SyncConfig struct {
 	Node   *Node
 	Policy policy.Config
 	// Audit, when set, records every release to a peer, every object
-	// withheld from one and every object refused from one.
+	// withheld from one and every object refused from one. Its presence
+	// also turns on the records of what is stored (releases into a view,
+	// objects received), which the store writes in the same transaction
+	// as the objects rather than through the logger.
 	Audit *audit.Logger
 	Log   *slog.Logger
 	// Interval, when positive, replaces the agreements' schedules: how

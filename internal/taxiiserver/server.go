@@ -58,8 +58,9 @@ type Config struct {
 	Ingest *ingest.Ingester
 	Log    *slog.Logger
 	// Audit, when set, records every authenticated response (what was
-	// released to whom, under which rule) before it is sent, and every
-	// object a POST job decides.
+	// released to whom, under which rule) before it is sent; its presence
+	// also has every batch a POST job stores recorded, by the store, in
+	// the batch's own transaction.
 	Audit *audit.Logger
 	// Policy decides per object who may read; every read goes through a
 	// policy.Gate built from it.
