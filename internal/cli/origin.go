@@ -100,21 +100,5 @@ func originList(ctx context.Context, e *env, args []string) int {
 }
 
 func originRemove(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "origin remove", "NAME")
-	var sf storeFlags
-	sf.register(fs, e)
-	name, code, ok := oneArg(fs, args)
-	if !ok {
-		return code
-	}
-	return withFederation(ctx, e, &sf, func(db fedDB) error {
-		if err := db.DeleteOrigin(ctx, name); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no origin named %s", name)
-			}
-			return err
-		}
-		fmt.Fprintf(e.stdout, "origin %s removed\n", name)
-		return logAdmin(ctx, db, "origin.remove", "origin:"+name)
-	})
+	return removeNamed(ctx, e, args, "origin", "", func(db fedDB, name string) error { return db.DeleteOrigin(ctx, name) })
 }

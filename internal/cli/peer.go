@@ -140,7 +140,13 @@ func peerList(ctx context.Context, e *env, args []string) int {
 }
 
 func peerRemove(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "peer remove", "NAME")
+	return removeNamed(ctx, e, args, "peer", ", with its agreements", func(db fedDB, name string) error { return db.DeletePeer(ctx, name) })
+}
+
+// removeNamed runs `KIND remove NAME`: del removes the named record from
+// the federation store, and the removal is audited as KIND.remove.
+func removeNamed(ctx context.Context, e *env, args []string, kind, also string, del func(fedDB, string) error) int {
+	fs := newFlags(e, kind+" remove", "NAME")
 	var sf storeFlags
 	sf.register(fs, e)
 	name, code, ok := oneArg(fs, args)
@@ -148,14 +154,14 @@ func peerRemove(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	return withFederation(ctx, e, &sf, func(db fedDB) error {
-		if err := db.DeletePeer(ctx, name); err != nil {
+		if err := del(db, name); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no peer named %s", name)
+				return fmt.Errorf("no %s named %s", kind, name)
 			}
 			return err
 		}
-		fmt.Fprintf(e.stdout, "peer %s removed, with its agreements\n", name)
-		return logAdmin(ctx, db, "peer.remove", "peer:"+name)
+		fmt.Fprintf(e.stdout, "%s %s removed%s\n", kind, name, also)
+		return logAdmin(ctx, db, kind+".remove", kind+":"+name)
 	})
 }
 
