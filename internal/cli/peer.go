@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -17,12 +18,13 @@ import (
 )
 
 func init() {
-	register("peer", "partner nodes: add, list, remove, status, token", runPeer)
+	register("peer", "partner nodes: add, update, list, remove, status, token", runPeer)
 }
 
 func runPeer(ctx context.Context, e *env, args []string) int {
 	return subcommands(ctx, e, "peer", args, map[string]func(context.Context, *env, []string) int{
 		"add":    peerAdd,
+		"update": peerUpdate,
 		"list":   peerList,
 		"remove": peerRemove,
 		"status": peerStatus,
@@ -103,6 +105,100 @@ func peerAdd(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "its signing key is not known yet: pass --signing-key, or learn it with `setu agreement verify FILE --peer %s --trust-key SHA256`\n", p.Name)
 		}
 		return logAdmin(ctx, db, "peer.add", "peer:"+p.Name)
+	})
+}
+
+// peerUpdate changes what is given of a peer's record: its URL, pinned
+// certificate, signing key, the token this node presents to it, its
+// country. Its agreements, sync state and group memberships stay.
+func peerUpdate(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "peer update", "NAME [--url URL] [--cert FILE | --fingerprint SHA256] [--signing-key BASE64] [--token-file FILE | --no-token] [--country CC]")
+	var sf storeFlags
+	sf.register(fs, e)
+	rawURL := fs.String("url", "", "the peer's TAXII `URL` (HTTPS)")
+	certFile := fs.String("cert", "", "the peer's new certificate `file` (PEM or DER), to pin")
+	fp := fs.String("fingerprint", "", "the SHA-256 `fingerprint` of the peer's new certificate")
+	key := fs.String("signing-key", "", "the peer's Ed25519 public `key` (base64)")
+	tokenFile := fs.String("token-file", "", "`file` holding the token to present to the peer's TAXII server from now on")
+	noToken := fs.Bool("no-token", false, "present no token to the peer any more")
+	country := fs.String("country", "", "the peer node's `country` (ISO 3166-1 alpha-2)")
+	name, code, ok := oneArg(fs, args)
+	if !ok {
+		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["cert"] && set["fingerprint"] || set["token-file"] && *noToken {
+		errorf(e, "peer update: give --cert or --fingerprint, and --token-file or --no-token, not both")
+		return 2
+	}
+	var cert []byte
+	if *certFile != "" {
+		b, err := os.ReadFile(*certFile)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		cert = b
+	}
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+		if token = string(b); token == "" {
+			errorf(e, "peer update: token file %s is empty", *tokenFile)
+			return 1
+		}
+	}
+	return withFederation(ctx, e, &sf, func(db fedDB) error {
+		old, err := db.Peer(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no peer named %s", name)
+		}
+		if err != nil {
+			return err
+		}
+		spec := federation.SpecOf(old)
+		if set["url"] {
+			spec.URL = *rawURL
+		}
+		if set["cert"] {
+			spec.Cert, spec.Fingerprint = cert, ""
+		}
+		if set["fingerprint"] {
+			spec.Fingerprint = *fp
+		}
+		if set["signing-key"] {
+			spec.SigningKey = *key
+		}
+		if set["token-file"] {
+			spec.Token = token
+		}
+		if *noToken {
+			spec.Token = ""
+		}
+		if set["country"] {
+			spec.Country = *country
+		}
+		self, err := db.NodeInfo(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		p, err := federation.NewPeer(spec, self.Name, old.Created)
+		if err != nil {
+			return err
+		}
+		if err := db.UpdatePeer(ctx, p); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("certificate %s is already pinned for another peer: %w", federation.Fingerprint(p.CertSHA256), err)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "peer %s updated: %s, certificate SHA-256 %s\n", p.Name, p.URL, federation.Fingerprint(p.CertSHA256))
+		return logAdmin(ctx, db, "peer.update", "peer:"+p.Name)
 	})
 }
 

@@ -137,3 +137,56 @@ func TestPeerCommands(t *testing.T) {
 		t.Errorf("audit export: exit %d, %s; want peer.add and peer.remove\n%s", code, errs, out)
 	}
 }
+
+// peer update changes what it is given and keeps the rest, the
+// agreement included.
+func TestPeerUpdate(t *testing.T) {
+	dir, _ := initNode(t, "IN-CERT", "IN")
+	_, fp := peerCert(t)
+	mustRun(t, "peer", "add", "--data", dir, "JP-CERT", "--url", "https://jp.example/taxii2/", "--fingerprint", fp, "--country", "JP")
+	f := filepath.Join(t.TempDir(), "agreement.json")
+	if err := os.WriteFile(f, []byte(`{"peer": "JP-CERT", "version": 1, "direction": {"outbound": ["default"]}, "max_tlp": "green", "distribution": ["partners"], "anonymise_submitters": false, "mode": "pull", "schedule": "1m"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "collection", "add", "--data", dir, "default")
+	mustRun(t, "agreement", "apply", "--data", dir, f)
+	tok := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tok, []byte("s3cret-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, fp2 := peerCert(t)
+	if out := mustRun(t, "peer", "update", "--data", dir, "JP-CERT", "--url", "https://jp2.example/taxii2/", "--token-file", tok, "--fingerprint", fp2); !strings.Contains(out, "jp2.example") {
+		t.Errorf("peer update: %q", out)
+	}
+	list := mustRun(t, "peer", "list", "--data", dir)
+	for _, want := range []string{"https://jp2.example/taxii2/", " JP ", "yes"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("peer list after update lacks %q:\n%s", want, list)
+		}
+	}
+	if strings.Contains(list, "jp.example/") {
+		t.Errorf("the old URL is still listed:\n%s", list)
+	}
+	if out := mustRun(t, "agreement", "show", "--data", dir, "JP-CERT"); !strings.Contains(out, `"version": 1`) {
+		t.Errorf("the agreement did not survive the update:\n%s", out)
+	}
+	mustRun(t, "peer", "update", "--data", dir, "JP-CERT", "--no-token")
+	if list := mustRun(t, "peer", "list", "--data", dir); strings.Contains(list, "yes") {
+		t.Errorf("a token is still sent after --no-token:\n%s", list)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown peer", []string{"KR-CERT", "--country", "KR"}, 1, "no peer named KR-CERT"},
+		{"plain http", []string{"JP-CERT", "--url", "http://jp.example/taxii2/"}, 1, "JP-CERT"},
+		{"both token flags", []string{"JP-CERT", "--token-file", tok, "--no-token"}, 2, "not both"},
+	} {
+		code, _, errs := run(t, "", append([]string{"peer", "update", "--data", dir}, tt.args...)...)
+		if code != tt.code || !strings.Contains(errs, tt.want) {
+			t.Errorf("%s: exit %d, %q; want exit %d naming %q", tt.name, code, errs, tt.code, tt.want)
+		}
+	}
+}

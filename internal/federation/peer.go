@@ -35,6 +35,16 @@ type PeerSpec struct {
 	Country string
 }
 
+// SpecOf is the spec NewPeer turns into p (its certificate by
+// fingerprint), from which an operator's update starts.
+func SpecOf(p store.Peer) PeerSpec {
+	s := PeerSpec{Name: p.Name, URL: p.URL, Fingerprint: Fingerprint(p.CertSHA256).String(), Token: p.Token, Country: p.Country}
+	if len(p.SigningKey) > 0 {
+		s.SigningKey = EncodeSigningKey(p.SigningKey)
+	}
+	return s
+}
+
 // NewPeer validates spec and returns the record to store. self is this
 // node's name, which a peer may not share: provenance paths name nodes, and
 // a peer under this node's name would turn every loop check around.

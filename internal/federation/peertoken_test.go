@@ -62,9 +62,7 @@ func TestInboundPeerToken(t *testing.T) {
 	if err := os.WriteFile(f, []byte(tok+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	jp.run("peer", "remove", "IN")
-	jp.run("peer", "add", in.name, "--url", in.url(), "--fingerprint", in.fp, "--signing-key", in.key, "--country", in.country, "--token-file", f)
-	jp.agreement("IN", 1, nil, "from-IN", "pull", "")
+	jp.run("peer", "update", in.name, "--token-file", f)
 	waitFor(t, "IN's object on JP with the token", 60*time.Second, func() bool { return ids(jp.versions("from-IN"))[key(first)] == 1 }, in, jp)
 
 	// A new token: the one JP holds stops working, and JP's status says so.
