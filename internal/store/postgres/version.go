@@ -44,9 +44,8 @@ func (db *DB) Put(ctx context.Context, collection string, vs []store.Version) ([
 }
 
 // PutAudited is Put that appends the audit records record returns in the
-// same transaction. The chain head is locked after the versions are
-// decided and before the last round trip, which writes the records with
-// the rest and commits.
+// same transaction. The chain head is locked just before the last round
+// trip, which writes the records with the rest and commits.
 func (db *DB) PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error) {
 	coll, err := db.collectionKey(ctx, collection)
 	if err != nil {
@@ -189,25 +188,33 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version, record fu
 		return nil, err
 	}
 	tx.decide()
-	var sealed []audit.Record
+	var recs []audit.Record
 	if record != nil {
 		// What each version's outcome will be: rows are added.
 		rs := slices.Clone(tx.rs)
 		for _, r := range tx.rows {
 			rs[r.result] = store.Result{Outcome: store.Added}
 		}
-		if recs := record(rs); len(recs) > 0 {
-			for i := range recs {
-				if err := recs[i].Check(); err != nil {
-					return nil, fmt.Errorf("audit record %d of %d: %w", i+1, len(recs), err)
-				}
-			}
-			if sealed, err = sealAudit(ctx, conn, db.now(), recs); err != nil {
-				return nil, err
+		recs = record(rs)
+		for i := range recs {
+			if err := recs[i].Check(); err != nil {
+				return nil, fmt.Errorf("audit record %d of %d: %w", i+1, len(recs), err)
 			}
 		}
 	}
+	// The chain head is locked just before the last round trip, so
+	// audited writes wait on one another no longer than they must.
+	seal := func() ([]audit.Record, error) {
+		if len(recs) == 0 {
+			return nil, nil
+		}
+		return sealAudit(ctx, conn, db.now(), recs)
+	}
 	if len(tx.rows) == 0 {
+		sealed, err := seal()
+		if err != nil {
+			return nil, err
+		}
 		// Only duplicates and rejections: nothing to write but the record.
 		b := &pgx.Batch{}
 		queueAudit(b, sealed)
@@ -222,6 +229,10 @@ func (db *DB) put(ctx context.Context, coll int32, vs []store.Version, record fu
 		return nil, errRaced
 	}
 	if err := tx.insertVersions(ctx, conn); err != nil {
+		return nil, err
+	}
+	sealed, err := seal()
+	if err != nil {
 		return nil, err
 	}
 	if err := tx.finish(ctx, conn, sealed); err != nil {
