@@ -51,24 +51,10 @@ func peerAdd(ctx context.Context, e *env, args []string) int {
 		errorf(e, "peer add: --url is required")
 		return 2
 	}
-	if *certFile != "" {
-		b, err := os.ReadFile(*certFile)
-		if err != nil {
-			errorf(e, "%v", err)
-			return 1
-		}
-		spec.Cert = b
-	}
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			errorf(e, "%v", err)
-			return 1
-		}
-		if spec.Token = string(b); spec.Token == "" {
-			errorf(e, "peer add: token file %s is empty", *tokenFile)
-			return 1
-		}
+	var err error
+	if spec.Cert, spec.Token, err = peerFiles(*certFile, *tokenFile); err != nil {
+		errorf(e, "peer add: %v", err)
+		return 1
 	}
 	return withFederation(ctx, e, &sf, func(db fedDB) error {
 		self, err := db.NodeInfo(ctx)
@@ -108,6 +94,26 @@ func peerAdd(ctx context.Context, e *env, args []string) int {
 	})
 }
 
+// peerFiles reads the certificate and token files a peer command was
+// given; either name may be empty. A token file must hold a token.
+func peerFiles(certFile, tokenFile string) (cert []byte, token string, err error) {
+	if certFile != "" {
+		if cert, err = os.ReadFile(certFile); err != nil {
+			return nil, "", err
+		}
+	}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, "", err
+		}
+		if token = string(b); token == "" {
+			return nil, "", fmt.Errorf("token file %s is empty", tokenFile)
+		}
+	}
+	return cert, token, nil
+}
+
 // peerUpdate changes what is given of a peer's record: its URL, pinned
 // certificate, signing key, the token this node presents to it, its
 // country. Its agreements, sync state and group memberships stay.
@@ -132,26 +138,10 @@ func peerUpdate(ctx context.Context, e *env, args []string) int {
 		errorf(e, "peer update: give --cert or --fingerprint, and --token-file or --no-token, not both")
 		return 2
 	}
-	var cert []byte
-	if *certFile != "" {
-		b, err := os.ReadFile(*certFile)
-		if err != nil {
-			errorf(e, "%v", err)
-			return 1
-		}
-		cert = b
-	}
-	var token string
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			errorf(e, "%v", err)
-			return 1
-		}
-		if token = string(b); token == "" {
-			errorf(e, "peer update: token file %s is empty", *tokenFile)
-			return 1
-		}
+	cert, token, err := peerFiles(*certFile, *tokenFile)
+	if err != nil {
+		errorf(e, "peer update: %v", err)
+		return 1
 	}
 	return withFederation(ctx, e, &sf, func(db fedDB) error {
 		old, err := db.Peer(ctx, name)
