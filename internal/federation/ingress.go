@@ -364,16 +364,15 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 	// objects are taken as its own.
 	setu := len(p.SigningKey) > 0 || len(provRaw) > 0
 	// Sharing groups as the registry has them now, since membership
-	// changes: those the sender is a member of, and those known here (a
-	// group marking is derived only for a group created here too).
+	// changes: those the sender is a member of, and, read only when a
+	// marking is neither stored nor met before, those known here (a group
+	// marking is derived only for a group created here too).
 	peerGroups, err := e.cfg.DB.PeerGroups(ctx, p.Name)
 	if err != nil {
 		return nil, err
 	}
-	known, err := e.cfg.DB.ListGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
+	var known []store.Group
+	knownRead := false
 	local := sn.markings
 	var missing [][]byte
 	resolve := func(id string) ([]byte, error) {
@@ -385,6 +384,12 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		}
 		v, err := e.cfg.DB.Current(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
+			if !knownRead {
+				if known, err = e.cfg.DB.ListGroups(ctx); err != nil {
+					return nil, err
+				}
+				knownRead = true
+			}
 			if b := wellKnownMarking(id, e.cfg.Node.Country, known); b != nil {
 				// Every node derives the same definition from the scope,
 				// so it is stored here rather than taken from the peer.

@@ -41,7 +41,7 @@ const ImportBatch = 20 * DefaultBatch
 
 // Putter is the part of store.Store that ingest writes through.
 type Putter interface {
-	Put(ctx context.Context, collection string, vs []store.Version) ([]store.Result, error)
+	// PutAudited is store.Store's: with a nil record, a plain Put.
 	PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error)
 	// Current finds the marking definitions objects refer to.
 	Current(ctx context.Context, id string) (store.Version, error)
@@ -539,9 +539,9 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 	}
 	var res []store.Result
 	if len(vs) > 0 {
-		var err error
+		var record func([]store.Result) []audit.Record // nil: Put's
 		if rec != nil {
-			res, err = in.st.PutAudited(ctx, collection, vs, func(rs []store.Result) []audit.Record {
+			record = func(rs []store.Result) []audit.Record {
 				r := *rec
 				r.Objects = nil
 				if r.Collection == "" {
@@ -556,10 +556,10 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 					return nil
 				}
 				return []audit.Record{r}
-			})
-		} else {
-			res, err = in.st.Put(ctx, collection, vs)
+			}
 		}
+		var err error
+		res, err = in.st.PutAudited(ctx, collection, vs, record)
 		if err != nil {
 			return fmt.Errorf("storing objects %d..%d: %w", b[0].item.Index, b[len(b)-1].item.Index, err)
 		}

@@ -234,7 +234,7 @@ type Store interface {
 	// of storing it are committed together or not at all. record sees each
 	// Result's Outcome and Err (Seq, DateAdded and Ref may not be set yet)
 	// and may return none; a record that fails audit.Record.Check fails
-	// the whole call (nothing is stored).
+	// the whole call (nothing is stored). A nil record makes it Put.
 	PutAudited(ctx context.Context, collection string, vs []Version, record func([]Result) []audit.Record) ([]Result, error)
 
 	// Query returns one page of collection rows matching q.

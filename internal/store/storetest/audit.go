@@ -567,7 +567,7 @@ func testPutAudited(t *testing.T, open Opener) {
 			rec := audit.Record{Actor: "alice", Org: "o", Action: "write", Path: "test", Collection: collA, Rule: "write"}
 			for i, r := range rs {
 				if r.Outcome == store.Added || r.Outcome == store.Duplicate {
-					rec.Objects = append(rec.Objects, refKey(vs[i]))
+					rec.Objects = append(rec.Objects, vs[i].Key())
 				}
 			}
 			return []audit.Record{rec}
@@ -606,7 +606,7 @@ func testPutAudited(t *testing.T, open Opener) {
 	for _, r := range recs {
 		got = append(got, r.Objects)
 	}
-	want := [][]string{{refKey(vs[0]), refKey(vs[1])}, {refKey(vs[0])}}
+	want := [][]string{{vs[0].Key(), vs[1].Key()}, {vs[0].Key()}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}

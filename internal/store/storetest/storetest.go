@@ -1231,13 +1231,10 @@ func testRef(t *testing.T, open Opener) {
 	if got := current(t, s, v1.ID).Ref; got != newer[0].Ref {
 		t.Errorf("Current Ref %d, want %d", got, newer[0].Ref)
 	}
-	want := map[string]int64{refKey(v1): rs[0].Ref, refKey(sco): rs[1].Ref, refKey(v2): newer[0].Ref}
+	want := map[string]int64{v1.Key(): rs[0].Ref, sco.Key(): rs[1].Ref, v2.Key(): newer[0].Ref}
 	for _, v := range queryAll(t, s, store.Query{Collection: collA, Versions: store.VersionFilter{All: true}, Limit: 10}) {
-		if v.Ref != want[refKey(v)] {
-			t.Errorf("Query: %s has Ref %d, want %d", refKey(v), v.Ref, want[refKey(v)])
+		if v.Ref != want[v.Key()] {
+			t.Errorf("Query: %s has Ref %d, want %d", v.Key(), v.Ref, want[v.Key()])
 		}
 	}
 }
-
-// refKey names a version within testRef.
-func refKey(v store.Version) string { return fmt.Sprintf("%s@%x", v.ID, v.Hash[:4]) }
