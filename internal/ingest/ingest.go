@@ -18,10 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
@@ -45,6 +46,9 @@ type Putter interface {
 	PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error)
 	// Current finds the marking definitions objects refer to.
 	Current(ctx context.Context, id string) (store.Version, error)
+	// Query finds the versions already in a collection that an object
+	// its writer may not store would exactly duplicate.
+	Query(ctx context.Context, q store.Query) (store.Page, error)
 }
 
 // Writer is who submits objects.
@@ -194,6 +198,10 @@ type pending struct {
 	item Item
 	v    store.Version
 	ok   bool
+	// deny is why the writer may not store v: it is then stored only if
+	// it is an exact duplicate of a version in the collection (a success
+	// whoever sends it), and otherwise rejected for this reason.
+	deny error
 }
 
 // Objects ingests a slice of raw objects and returns one Item per object in
@@ -354,20 +362,13 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	if err != nil {
 		return fail(idOf(err), err)
 	}
-	if !o.IsSCO() && !w.Relay {
-		switch o.CreatedByRef {
-		case "":
-			// The server names the creator when the object does not; this
-			// happens once, at first store, and the result is the object.
-			withRef, err := withCreator(o, w.Identity)
-			if err != nil {
-				return fail(o.ID, err)
-			}
-			o = withRef
-		case w.Identity:
-		default:
-			return fail(o.ID, fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity))
-		}
+	// An object is stored as sent: one without created_by_ref keeps none
+	// (its submitter, recorded beside it, owns the id). Naming another
+	// creator needs relay; an exact duplicate of a version already in the
+	// collection is still a success, decided before this refusal applies.
+	var deny error
+	if !o.IsSCO() && !w.Relay && o.CreatedByRef != "" && o.CreatedByRef != w.Identity {
+		deny = fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity)
 	}
 	if o.Type == "marking-definition" {
 		// A distribution marking for a sharing group must name one that
@@ -402,7 +403,7 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	facts.Via = w.Via
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
-	if w.Anonymous && !o.IsSCO() && o.CreatedByRef == w.Identity && w.Identity != Operator.Identity {
+	if w.Anonymous && !o.IsSCO() && names(o, w.Identity) && w.Identity != Operator.Identity {
 		// Settled once, here: the released body is the only one anyone
 		// but the submitter is served, signed or sent to a partner.
 		rel, err := anonymised(o, w.Identity, Operator.Identity)
@@ -411,7 +412,7 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 		}
 		v.Released = rel.Canonical
 	}
-	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
+	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true, deny: deny}
 }
 
 // granular classifies each granular marking of o that names a marking
@@ -499,24 +500,6 @@ func (in *Ingester) marking(ctx context.Context, id string, local map[string][]b
 	return v.Body, nil
 }
 
-// withCreator returns o with created_by_ref set, re-validated and
-// canonicalised.
-func withCreator(o *stix.Object, identity string) (*stix.Object, error) {
-	if identity == "" {
-		return o, fmt.Errorf("%s: created_by_ref is absent and the writer has no identity to set", o.ID)
-	}
-	var m map[string]jsontext.Value
-	if err := json.Unmarshal(o.Canonical, &m); err != nil {
-		return o, err
-	}
-	m["created_by_ref"] = jsontext.Value(`"` + identity + `"`)
-	b, err := json.Marshal(m, json.Deterministic(true))
-	if err != nil {
-		return o, err
-	}
-	return stix.Parse(b)
-}
-
 // idOf recovers the object id a validation error names, if any.
 func idOf(err error) string {
 	var ve *stix.ValidationError
@@ -531,9 +514,13 @@ func idOf(err error) string {
 }
 
 func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection string, b []pending, sum *Summary, report func(Item)) error {
+	dup, err := in.duplicates(ctx, collection, b)
+	if err != nil {
+		return fmt.Errorf("storing objects %d..%d: %w", b[0].item.Index, b[len(b)-1].item.Index, err)
+	}
 	vs := make([]store.Version, 0, len(b))
 	for _, p := range b {
-		if p.ok {
+		if p.ok && p.deny == nil {
 			vs = append(vs, p.v)
 		}
 	}
@@ -570,7 +557,14 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 	j := 0
 	for _, p := range b {
 		it := p.item
-		if p.ok {
+		switch {
+		case p.ok && p.deny != nil:
+			if ref, ok := dup[p.v.Key()]; ok && ref.hash == p.v.Hash {
+				it.Outcome, it.Ref = Duplicate, ref.ref
+			} else {
+				it.Outcome, it.Err = Rejected, p.deny
+			}
+		case p.ok:
 			r := res[j]
 			j++
 			it.Ref = r.Ref
@@ -581,7 +575,10 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 				it.Outcome = Duplicate
 			default:
 				it.Outcome = Rejected
-				it.Err = fmt.Errorf("%s: %w", it.ID, r.Err)
+				it.Err = r.Err
+				if !strings.HasPrefix(r.Err.Error(), it.ID) {
+					it.Err = fmt.Errorf("%s: %w", it.ID, r.Err)
+				}
 			}
 		}
 		switch it.Outcome {
@@ -600,6 +597,47 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 		}
 	}
 	return nil
+}
+
+// stored is what duplicates reports of a version in a collection.
+type stored struct {
+	hash [32]byte
+	ref  int64
+}
+
+// duplicates finds, for the objects of b the writer may not store, the
+// versions of their ids already in the collection, by version key: an
+// exact duplicate among them is a success before any authorisation. One
+// query for the batch; none when every object is authorised.
+func (in *Ingester) duplicates(ctx context.Context, collection string, b []pending) (map[string]stored, error) {
+	var ids []string
+	for _, p := range b {
+		if p.ok && p.deny != nil && !slices.Contains(ids, p.v.ID) {
+			ids = append(ids, p.v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := map[string]stored{}
+	q := store.Query{Collection: collection, IDs: ids, Versions: store.VersionFilter{All: true}, NoBody: true, Limit: 1000}
+	for {
+		pg, err := in.st.Query(ctx, q)
+		if errors.Is(err, store.ErrNotFound) {
+			return out, nil // no such collection: nothing is a duplicate
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range pg.Versions {
+			v := &pg.Versions[i]
+			out[v.Key()] = stored{hash: v.Hash, ref: v.Ref}
+		}
+		if !pg.More {
+			return out, nil
+		}
+		q.After = pg.Last
+	}
 }
 
 // checkPattern returns warnings about an indicator's STIX pattern: one that
