@@ -12,7 +12,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-json-experiment/json"
 
@@ -138,6 +138,8 @@ type Ingester struct {
 	mu          sync.Mutex
 	markings    map[string][]byte // stored marking definitions; they are immutable
 	knownGroups map[string]bool
+	groupIDs    map[string]string // group marking id -> group id, read at groupsRead
+	groupsRead  time.Time
 }
 
 // Operator is the default writer: the node's operators, relaying what they
@@ -202,6 +204,9 @@ type pending struct {
 	// it is an exact duplicate of a version in the collection (a success
 	// whoever sends it), and otherwise rejected for this reason.
 	deny error
+	// retry is the object when its markings named a definition not known
+	// when it was validated (see settle).
+	retry *stix.Object
 }
 
 // Objects ingests a slice of raw objects and returns one Item per object in
@@ -245,6 +250,7 @@ func (in *Ingester) Prepare(ctx context.Context, w Writer, raws [][]byte, seen m
 	for i, raw := range raws {
 		pr.pend[i] = in.validate(ctx, w, raw, i, seen)
 	}
+	in.settle(ctx, pr.pend, seen)
 	return pr
 }
 
@@ -328,6 +334,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 			batch = append(batch, in.validate(ctx, w, raw, idx, local))
 		}
 		if len(batch) == in.batch {
+			in.settle(ctx, batch, local)
 			select {
 			case batches <- batch:
 			case <-ctx.Done():
@@ -336,6 +343,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 		}
 	}
 	if len(batch) > 0 && ctx.Err() == nil {
+		in.settle(ctx, batch, local)
 		batches <- batch
 	}
 	close(batches)
@@ -383,18 +391,9 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 		// stored; a stored definition of the same id still wins.
 		local[o.ID] = o.Canonical
 	}
-	resolve := func(id string) ([]byte, error) { return in.marking(ctx, id, local) }
-	facts, err := policy.Classify(o.ObjectMarkingRefs, resolve)
+	facts, err := in.classify(ctx, o, local)
 	if err != nil {
-		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
-	}
-	if facts.Granular, err = in.granular(ctx, o, resolve); err != nil {
-		return fail(o.ID, fmt.Errorf("%s: resolving granular markings: %w", o.ID, err))
-	}
-	for _, g := range facts.Groups {
-		if err := in.groupExists(ctx, g); err != nil {
-			return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, g, err))
-		}
+		return fail(o.ID, err)
 	}
 	if o.Type == "indicator" && in.patterns {
 		o.Warnings = append(o.Warnings, in.checkPattern(o)...)
@@ -412,40 +411,11 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 		}
 		v.Released = rel.Canonical
 	}
-	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true, deny: deny}
-}
-
-// granular classifies each granular marking of o that names a marking
-// definition (language markings restrict no one).
-func (in *Ingester) granular(ctx context.Context, o *stix.Object, resolve policy.Resolver) ([]policy.Facts, error) {
-	if !bytes.Contains(o.Canonical, []byte(`"granular_markings"`)) {
-		return nil, nil
+	p := pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true, deny: deny}
+	if unresolved(facts) {
+		p.retry = o // settle may resolve it from a later definition in the stream
 	}
-	var gm struct {
-		GranularMarkings []struct {
-			MarkingRef string `json:"marking_ref"`
-		} `json:"granular_markings"`
-	}
-	if err := json.Unmarshal(o.Canonical, &gm); err != nil {
-		return nil, err
-	}
-	var out []policy.Facts
-	for _, g := range gm.GranularMarkings {
-		if g.MarkingRef == "" {
-			continue
-		}
-		f, err := policy.Classify([]string{g.MarkingRef}, resolve)
-		if err != nil {
-			return nil, err
-		}
-		for _, grp := range f.Groups {
-			if err := in.groupExists(ctx, grp); err != nil {
-				return nil, fmt.Errorf("granular marking names sharing group %q: %w", grp, err)
-			}
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return p
 }
 
 // groupExists checks a sharing group named by a distribution marking.
@@ -471,33 +441,6 @@ func (in *Ingester) groupExists(ctx context.Context, id string) error {
 	in.knownGroups[id] = true
 	in.mu.Unlock()
 	return nil
-}
-
-// marking returns the body of a marking definition the node knows (seen in
-// a stream or stored), or nil if it knows none.
-func (in *Ingester) marking(ctx context.Context, id string, local map[string][]byte) ([]byte, error) {
-	if _, ok := stix.TLPOf(id); ok {
-		return nil, nil // built in
-	}
-	in.mu.Lock()
-	b, ok := in.markings[id]
-	in.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	v, err := in.st.Current(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return local[id], nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Only stored definitions are cached across calls: they are immutable,
-	// while one seen in a stream may yet be refused by the store.
-	in.mu.Lock()
-	in.markings[id] = v.Body
-	in.mu.Unlock()
-	return v.Body, nil
 }
 
 // idOf recovers the object id a validation error names, if any.
@@ -596,7 +539,7 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 			report(it)
 		}
 	}
-	return nil
+	return in.resolveAwaiting(ctx, b, res)
 }
 
 // stored is what duplicates reports of a version in a collection.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -182,3 +183,36 @@ func Interpret(id string, body []byte) (Marking, error) {
 	}
 	return Marking{}, fmt.Errorf("marking %s: definition type %q is not implemented by this node", id, md.DefinitionType)
 }
+
+// wellKnown maps the ids of the distribution markings every node derives
+// alike (every fixed scope, and residency in each possible country code)
+// to their definitions.
+var wellKnown = sync.OnceValue(func() map[string][]byte {
+	var ds []Distribution
+	for _, sc := range Scopes {
+		if sc != ScopeGroup {
+			ds = append(ds, Distribution{Scope: sc})
+		}
+	}
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			ds = append(ds, Distribution{Resident: string([]rune{a, b})})
+		}
+	}
+	m := make(map[string][]byte, len(ds))
+	for _, d := range ds {
+		b, err := d.MarkingDefinition()
+		if err != nil {
+			panic(err) // the table above holds only valid distributions
+		}
+		m[d.MarkingID()] = b
+	}
+	return m
+})
+
+// WellKnown returns the definition of id when it is a Setu distribution
+// marking that needs no registry to be derived — a fixed scope (org,
+// community, partners, nodes, public) or residency in a country — and
+// nil otherwise. Such definitions are the same bytes on every node, so an
+// object may name one without sending it.
+func WellKnown(id string) []byte { return wellKnown()[id] }

@@ -299,6 +299,11 @@ func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws 
 		switch it.Outcome {
 		case ingest.Added:
 			added++
+			if len(it.Warnings) > 0 {
+				// Accepted with remarks (e.g. a marking this node cannot
+				// interpret yet): the status says so.
+				d.Message = storable("accepted with warnings: "+strings.Join(it.Warnings, "; "), 4096)
+			}
 			st.Successes = append(st.Successes, d)
 		case ingest.Duplicate:
 			dup++
