@@ -49,7 +49,7 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 	noWarn := fs.Bool("no-warninglist", false, "do not apply the built-in warninglist")
 	report := fs.Bool("report", false, "record STIX sightings of the matched indicators (one per indicator per window)")
 	org := fs.String("org", "", "reporting organisation `id` for --report (its identity is where it was sighted)")
-	coll := fs.String("collection", "default", "collection `name` the sightings are stored in")
+	coll := fs.String("collection", defaultCollection, "collection `name` the sightings are stored in")
 	window := fs.Duration("window", 24*time.Hour, "sighting aggregation `window`")
 	tlp := fs.String("tlp", "green", "TLP `level` of recorded sightings")
 	quiet := fs.Bool("q", false, "no progress display")

@@ -74,6 +74,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		errorf(e, "initialising the node: %v", err)
 		return 1
 	}
+	// Nodes made before the markings collection existed get it now, and
+	// every node lists the definitions it derives there.
+	if err := ensureMarkings(ctx, db); err != nil {
+		errorf(e, "listing the node's marking definitions: %v", err)
+		return 1
+	}
 	if boot.secret != "" {
 		fmt.Fprintf(e.stdout, "admin token (shown only once): %s\n", boot.secret)
 	}

@@ -142,7 +142,7 @@ func TestServeTLSAndHealth(t *testing.T) {
 	for _, c := range cs.Collections {
 		aliases = append(aliases, c.Alias)
 	}
-	if fmt.Sprint(aliases) != "[inbox shared]" {
+	if fmt.Sprint(aliases) != "[inbox shared markings]" {
 		t.Errorf("collections %v", aliases)
 	}
 }

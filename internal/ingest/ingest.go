@@ -71,6 +71,16 @@ type Writer struct {
 	// ingress): the policy then never relays partner-scoped objects
 	// onward, and the audience keys leave out other partners.
 	Via string
+	// KeepStored: an object whose id and version are already stored with
+	// other content (store.ErrConflict) is not refused: the stored content
+	// is kept, listed in the collection, and the object reported as a
+	// duplicate with Item.Kept set. Meant for feeds that publish the same
+	// version with small differences in several bundles (MITRE ATT&CK).
+	KeepStored bool
+	// Handling is handling the writer assigns to every object it stores
+	// (import --tlp and --share): metadata beside the objects, applied
+	// on top of their own markings, which it can only narrow.
+	Handling policy.Handling
 	// Audit, when set, is the record of each stored batch: a copy naming
 	// the batch's versions that were added or already there (and, when
 	// Audit names none, the collection as the call names it: give its id)
@@ -107,6 +117,7 @@ func (o Outcome) String() string {
 // Item is the outcome for one object of a stream, in stream order.
 type Item struct {
 	Index   int    // 0-based position in the stream
+	Line    int    // 1-based line of the stream where it starts; 0 when not read from a stream
 	ID      string // the object's id when it could be read
 	Outcome Outcome
 	Err     error // why it was rejected
@@ -115,11 +126,19 @@ type Item struct {
 	// duplicate of an earlier object in the same stream.
 	Ref      int64
 	Warnings []string // accepted with remarks (e.g. a non-deterministic SCO id)
+	// Kept: the version was already stored with other content, which is
+	// kept (Writer.KeepStored); Outcome is Duplicate and Err says how the
+	// content differed.
+	Kept bool
 }
 
 // Summary counts the outcomes of a stream.
 type Summary struct {
 	Added, Duplicate, Rejected int
+	// Kept counts objects whose version was already stored with other
+	// content, kept as stored (Writer.KeepStored); they are also counted
+	// as Duplicate.
+	Kept     int
 	Warnings                   int
 }
 
@@ -227,7 +246,7 @@ func (in *Ingester) ObjectsAs(ctx context.Context, w Writer, collection string, 
 		i++
 		return raws[i-1], i - 1, nil
 	}
-	_, err := in.run(ctx, w, collection, next, func(it Item) { items = append(items, it) })
+	_, err := in.run(ctx, w, collection, next, nil, func(it Item) { items = append(items, it) })
 	return items, err
 }
 
@@ -264,7 +283,7 @@ func (in *Ingester) Store(ctx context.Context, collection string, pr *Prepared) 
 	var sum Summary
 	for b := pr.pend; len(b) > 0; {
 		n := min(len(b), in.batch)
-		if err := in.store(ctx, pr.w.Audit, collection, b[:n], &sum, report); err != nil {
+		if err := in.store(ctx, pr.w.Audit, pr.w.KeepStored, collection, b[:n], &sum, report); err != nil {
 			return items, err
 		}
 		b = b[n:]
@@ -285,12 +304,12 @@ func (in *Ingester) Stream(ctx context.Context, collection string, r io.Reader, 
 // StreamAs is Stream for an explicit writer.
 func (in *Ingester) StreamAs(ctx context.Context, w Writer, collection string, r io.Reader, report func(Item)) (Summary, error) {
 	rd := stix.NewReader(r)
-	return in.run(ctx, w, collection, rd.Next, report)
+	return in.run(ctx, w, collection, rd.Next, rd.Line, report)
 }
 
 // run is the two-stage pipeline: the caller's goroutine frames and validates
 // batches; a second goroutine stores them in order.
-func (in *Ingester) run(ctx context.Context, w Writer, collection string, next func() ([]byte, int, error), report func(Item)) (Summary, error) {
+func (in *Ingester) run(ctx context.Context, w Writer, collection string, next func() ([]byte, int, error), line func() int, report func(Item)) (Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -307,7 +326,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 			if err != nil {
 				continue // drain after a store failure
 			}
-			if err = in.store(ctx, w.Audit, collection, b, &sum, report); err != nil {
+			if err = in.store(ctx, w.Audit, w.KeepStored, collection, b, &sum, report); err != nil {
 				cancel()
 			}
 		}
@@ -322,16 +341,22 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		ln := 0
+		if line != nil {
+			ln = line()
+		}
 		if err != nil {
 			var fe *stix.FrameError
 			if errors.As(err, &fe) && fe.Recoverable {
-				batch = append(batch, pending{item: Item{Index: idx, Outcome: Rejected, Err: err}})
+				batch = append(batch, pending{item: Item{Index: idx, Line: ln, Outcome: Rejected, Err: err}})
 			} else {
 				frameErr = err
 				break
 			}
 		} else {
-			batch = append(batch, in.validate(ctx, w, raw, idx, local))
+			p := in.validate(ctx, w, raw, idx, local)
+			p.item.Line = ln
+			batch = append(batch, p)
 		}
 		if len(batch) == in.batch {
 			in.settle(ctx, batch, local)
@@ -368,6 +393,9 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	}
 	o, err := stix.Parse(raw)
 	if err != nil {
+		if h := hint(raw); h != "" {
+			err = fmt.Errorf("%w (%s)", err, h)
+		}
 		return fail(idOf(err), err)
 	}
 	// An object is stored as sent: one without created_by_ref keeps none
@@ -394,6 +422,15 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	facts, err := in.classify(ctx, o, local)
 	if err != nil {
 		return fail(o.ID, err)
+	}
+	facts = facts.Assign(w.Handling)
+	for _, d := range w.Handling.Distribution {
+		if d.Scope != policy.ScopeGroup {
+			continue
+		}
+		if err := in.groupExists(ctx, d.Group); err != nil {
+			return fail(o.ID, fmt.Errorf("%s: shared with sharing group %q: %w", o.ID, d.Group, err))
+		}
 	}
 	if o.Type == "indicator" && in.patterns {
 		o.Warnings = append(o.Warnings, in.checkPattern(o)...)
@@ -456,7 +493,7 @@ func idOf(err error) string {
 	return ""
 }
 
-func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection string, b []pending, sum *Summary, report func(Item)) error {
+func (in *Ingester) store(ctx context.Context, rec *audit.Record, keep bool, collection string, b []pending, sum *Summary, report func(Item)) error {
 	dup, err := in.duplicates(ctx, collection, b)
 	if err != nil {
 		return fmt.Errorf("storing objects %d..%d: %w", b[0].item.Index, b[len(b)-1].item.Index, err)
@@ -497,6 +534,13 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 			return fmt.Errorf("store returned %d results for %d versions", len(res), len(vs))
 		}
 	}
+	var kept map[int]int64
+	if keep {
+		var err error
+		if kept, err = in.keepStored(ctx, rec, collection, vs, res); err != nil {
+			return err
+		}
+	}
 	j := 0
 	for _, p := range b {
 		it := p.item
@@ -522,6 +566,10 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 				if !strings.HasPrefix(r.Err.Error(), it.ID) {
 					it.Err = fmt.Errorf("%s: %w", it.ID, r.Err)
 				}
+				if ref, ok := kept[j-1]; ok {
+					it.Outcome, it.Ref, it.Kept = Duplicate, ref, true
+					sum.Kept++
+				}
 			}
 		}
 		switch it.Outcome {
@@ -539,7 +587,72 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 			report(it)
 		}
 	}
+	if err := in.listMarkings(ctx, rec, collection, vs, res); err != nil {
+		return err
+	}
 	return in.resolveAwaiting(ctx, b, res)
+}
+
+// keepStored lists in the collection the stored versions that versions of
+// vs conflicted with (same id and version, other content), and returns
+// their refs by index in res. The stored version is found as the object's
+// current one; a conflict with an older version stays a rejection.
+func (in *Ingester) keepStored(ctx context.Context, rec *audit.Record, collection string, vs []store.Version, res []store.Result) (map[int]int64, error) {
+	var idx []int
+	var cur []store.Version
+	for i, r := range res {
+		if r.Outcome != store.Rejected || !errors.Is(r.Err, store.ErrConflict) {
+			continue
+		}
+		c, err := in.st.Current(ctx, vs[i].ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		vt := vs[i].Modified
+		if vt.IsZero() {
+			vt = vs[i].Created
+		}
+		if !c.VersionTime.Equal(vt) {
+			continue
+		}
+		idx, cur = append(idx, i), append(cur, c)
+	}
+	if len(cur) == 0 {
+		return nil, nil
+	}
+	var record func([]store.Result) []audit.Record
+	if rec != nil {
+		record = func(rs []store.Result) []audit.Record {
+			r := *rec
+			r.Objects = nil
+			if r.Collection == "" {
+				r.Collection = collection
+			}
+			for i, o := range rs {
+				if o.Outcome == store.Added || o.Outcome == store.Duplicate {
+					r.Objects = append(r.Objects, cur[i].Key())
+				}
+			}
+			if len(r.Objects) == 0 {
+				return nil
+			}
+			return []audit.Record{r}
+		}
+	}
+	rs, err := in.st.PutAudited(ctx, collection, cur, record)
+	if err != nil {
+		return nil, fmt.Errorf("listing stored versions kept: %w", err)
+	}
+	out := map[int]int64{}
+	for k, r := range rs {
+		if r.Outcome == store.Added || r.Outcome == store.Duplicate {
+			out[idx[k]] = r.Ref
+		}
+	}
+	return out, nil
 }
 
 // stored is what duplicates reports of a version in a collection.

@@ -418,3 +418,42 @@ func TestAuditedBatches(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// TestKeepStored: with KeepStored, a version already stored with other
+// content is reported as a duplicate that was kept, and the stored content
+// is listed in the collection; without it, the object is refused.
+func TestKeepStored(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	const other = "9b3c2f1e-0000-4000-8000-000000000002"
+	must(t, db.CreateCollection(ctx, store.Collection{ID: other, Alias: "other", Title: "other"}))
+	first := indicator(1, 0, `,"name":"as first published"`)
+	second := indicator(1, 0, `,"name":"as published again"`)
+	if _, err := ingest.New(db, 0).Objects(ctx, coll, [][]byte{[]byte(first)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		keep bool
+		want ingest.Outcome
+		rows int
+	}{{false, ingest.Rejected, 0}, {true, ingest.Duplicate, 1}} {
+		t.Run(fmt.Sprint("keep=", tc.keep), func(t *testing.T) {
+			w := ingest.Operator
+			w.KeepStored = tc.keep
+			sum, err := ingest.New(db, 0, ingest.WithWriter(w)).Stream(ctx, other, strings.NewReader(second), func(it ingest.Item) {
+				if it.Outcome != tc.want || it.Kept != tc.keep || !errors.Is(it.Err, store.ErrConflict) {
+					t.Errorf("%v kept=%v err=%v", it.Outcome, it.Kept, it.Err)
+				}
+			})
+			must(t, err)
+			if tc.keep && (sum.Kept != 1 || sum.Duplicate != 1 || sum.Rejected != 0) {
+				t.Errorf("summary %+v", sum)
+			}
+			p, err := db.Query(ctx, store.Query{Collection: other, Limit: 10})
+			must(t, err)
+			if len(p.Versions) != tc.rows || tc.rows == 1 && !strings.Contains(string(p.Versions[0].Body), "as first published") {
+				t.Errorf("collection holds %d rows: %v", len(p.Versions), p.Versions)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
@@ -82,6 +83,10 @@ func unknownIDs(f policy.Facts) []string {
 func withMarkings(old, m policy.Facts) policy.Facts {
 	old.TLP, old.Scopes, old.Groups, old.Recipients = m.TLP, m.Scopes, m.Groups, m.Recipients
 	old.Resident, old.Unknown, old.Granular = m.Resident, m.Unknown, m.Granular
+	if h := old.Assigned; h != nil {
+		old.Assigned = nil
+		old = old.Assign(*h)
+	}
 	return old
 }
 
@@ -274,4 +279,62 @@ func (in *Ingester) groupMarking(ctx context.Context, id string) ([]byte, error)
 		return nil, nil
 	}
 	return policy.Distribution{Scope: policy.ScopeGroup, Group: g}.MarkingDefinition()
+}
+
+// MarkingsAlias is the alias of the collection that lists every marking
+// definition the node knows, readable by every organisation: each
+// definition stored by any write path is listed there too, so that readers
+// can resolve the markings of what they read.
+const MarkingsAlias = "markings"
+
+// listMarkings lists the marking definitions a batch added to collection
+// in the markings collection as well, in a transaction of their own (with
+// their own audit record). Nothing is done when the node has no markings
+// collection, or the batch was stored into it.
+func (in *Ingester) listMarkings(ctx context.Context, rec *audit.Record, collection string, vs []store.Version, res []store.Result) error {
+	var defs []store.Version
+	for i, v := range vs {
+		if v.Type == "marking-definition" && res[i].Outcome == store.Added {
+			defs = append(defs, v)
+		}
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	finder, ok := in.st.(interface {
+		Collection(ctx context.Context, idOrAlias string) (store.Collection, error)
+	})
+	if !ok {
+		return nil
+	}
+	c, err := finder.Collection(ctx, MarkingsAlias)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.ID == collection || c.Alias == collection {
+		return nil
+	}
+	var record func([]store.Result) []audit.Record
+	if rec != nil {
+		record = func(rs []store.Result) []audit.Record {
+			r := *rec
+			r.Collection, r.Objects = c.ID, nil
+			for i, o := range rs {
+				if o.Outcome == store.Added {
+					r.Objects = append(r.Objects, defs[i].Key())
+				}
+			}
+			if len(r.Objects) == 0 {
+				return nil
+			}
+			return []audit.Record{r}
+		}
+	}
+	if _, err := in.st.PutAudited(ctx, c.ID, defs, record); err != nil {
+		return fmt.Errorf("listing marking definitions in %s: %w", MarkingsAlias, err)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
 )
 
@@ -164,4 +165,45 @@ func must(t *testing.T, err error) {
 // fmtSscan reads an indicator's number from its id.
 func fmtSscan(id string, n *int) (int, error) {
 	return fmt.Sscanf(strings.TrimPrefix(id, "indicator--"), "%08d", n)
+}
+
+// TestAssignedHandling: handling the writer assigns (import --tlp
+// --share) is metadata: the object is stored as sent, decided as if it
+// carried the handling, and the handling survives a marking definition
+// that arrives later.
+func TestAssignedHandling(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	w := writer("a")
+	w.Handling = policy.Handling{TLP: stix.TLPLevelRed, Distribution: []policy.Distribution{{Recipients: []string{"user:alice"}}}}
+	obj := indicator(1, 0, `,"object_marking_refs":["`+statementID+`"]`)
+	items, err := ingest.New(db, 0).ObjectsAs(ctx, w, coll, [][]byte{[]byte(obj)})
+	must(t, err)
+	if items[0].Outcome != ingest.Added {
+		t.Fatalf("%v %v", items[0].Outcome, items[0].Err)
+	}
+	// The statement arrives later, from the operator.
+	if _, err := ingest.New(db, 0).Objects(ctx, coll, [][]byte{[]byte(statement)}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.Current(ctx, items[0].ID)
+	must(t, err)
+	if strings.Contains(string(v.Body), "e828b379") || !strings.Contains(string(v.Body), statementID) {
+		t.Errorf("stored body changed: %s", v.Body)
+	}
+	gate := policy.NewGate(db, policy.Config{})
+	for _, tc := range []struct {
+		r    policy.Reader
+		want int
+	}{
+		{policy.Reader{User: "alice", Org: "b"}, 1},
+		{policy.Reader{User: "bob", Org: "b"}, 0},
+		{policy.Reader{Peer: "jp"}, 0},
+	} {
+		p, err := gate.Query(ctx, tc.r, store.Query{Collection: coll, Types: []string{"indicator"}, Limit: 10})
+		must(t, err)
+		if len(p.Versions) != tc.want {
+			t.Errorf("%+v reads %d, want %d", tc.r, len(p.Versions), tc.want)
+		}
+	}
 }

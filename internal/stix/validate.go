@@ -200,6 +200,9 @@ func validateObject(m map[string]any) (*Object, ValidationErrors) {
 		v.check(&p, val, pr)
 	}
 	for _, k := range spec.required {
+		if k == "type" || k == "id" {
+			continue // checked above
+		}
 		if _, ok := m[k]; !ok {
 			p := key(nil, k)
 			v.fail(&p, "required property missing")
