@@ -139,7 +139,7 @@ type Summary struct {
 	// content, kept as stored (Writer.KeepStored); they are also counted
 	// as Duplicate.
 	Kept     int
-	Warnings                   int
+	Warnings int
 }
 
 // Ingester validates and stores objects. The zero value is not usable; build
