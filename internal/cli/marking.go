@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
@@ -128,46 +127,8 @@ type knownMarking struct {
 
 // describe says what a marking definition means to this node.
 func describe(id string, body []byte) knownMarking {
-	k := knownMarking{ID: id, Body: body}
-	m, err := policy.Interpret(id, body)
-	switch {
-	case err != nil:
-		k.Kind, k.What = "other", "not interpreted by this node: only the submitter reads objects marked with it"
-	case m.Kind == policy.KindTLP:
-		k.Kind, k.What = "tlp", m.TLP.String()
-		if strings.Contains(string(body), `"definition_type":"tlp"`) {
-			k.What += " (TLP 1.0)"
-		}
-	case m.Kind == policy.KindStatement:
-		var s struct {
-			Definition struct {
-				Statement string `json:"statement"`
-			} `json:"definition"`
-		}
-		json.Unmarshal(body, &s)
-		k.Kind, k.What = "statement", s.Definition.Statement
-	case m.Kind == policy.KindDistribution:
-		d := m.Distribution
-		switch {
-		case d.Resident != "":
-			k.Kind, k.What = "residency", "resident in "+d.Resident+": never leaves it"
-		case len(d.Recipients) > 0:
-			k.Kind, k.What = "recipients", "TLP:RED recipients "+strings.Join(d.Recipients, ", ")
-		case d.Scope == policy.ScopeGroup:
-			k.Kind, k.What = "group", "distributed to sharing group "+d.Group
-		default:
-			k.Kind, k.What = "distribution", "distributed to "+scopeWords[d.Scope]
-		}
-	}
-	return k
-}
-
-var scopeWords = map[policy.Scope]string{
-	policy.ScopeOrg:       "its submitting organisation only",
-	policy.ScopeCommunity: "this node's community",
-	policy.ScopePartners:  "this node and its partner nodes (one hop)",
-	policy.ScopeNodes:     "all nodes",
-	policy.ScopePublic:    "everyone",
+	kind, what := policy.Describe(id, body)
+	return knownMarking{ID: id, Kind: kind, What: what, Body: body}
 }
 
 // knownMarkings returns every definition listed in the markings collection,

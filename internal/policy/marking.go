@@ -216,3 +216,45 @@ var wellKnown = sync.OnceValue(func() map[string][]byte {
 // nil otherwise. Such definitions are the same bytes on every node, so an
 // object may name one without sending it.
 func WellKnown(id string) []byte { return wellKnown()[id] }
+
+// Describe says what a marking definition means to this node: a kind
+// (tlp, statement, distribution, group, recipients, residency, or other
+// for one the node does not interpret) and a few words.
+func Describe(id string, body []byte) (kind, meaning string) {
+	m, err := Interpret(id, body)
+	switch {
+	case err != nil:
+		return "other", "not interpreted by this node: only the submitter reads objects marked with it"
+	case m.Kind == KindTLP:
+		if strings.Contains(string(body), `"definition_type":"tlp"`) {
+			return "tlp", m.TLP.String() + " (TLP 1.0)"
+		}
+		return "tlp", m.TLP.String()
+	case m.Kind == KindStatement:
+		var s struct {
+			Definition struct {
+				Statement string `json:"statement"`
+			} `json:"definition"`
+		}
+		json.Unmarshal(body, &s)
+		return "statement", s.Definition.Statement
+	}
+	d := m.Distribution
+	switch {
+	case d.Resident != "":
+		return "residency", "resident in " + d.Resident + ": never leaves it"
+	case len(d.Recipients) > 0:
+		return "recipients", "TLP:RED recipients " + strings.Join(d.Recipients, ", ")
+	case d.Scope == ScopeGroup:
+		return "group", "distributed to sharing group " + d.Group
+	}
+	return "distribution", "distributed to " + scopeWords[d.Scope]
+}
+
+var scopeWords = map[Scope]string{
+	ScopeOrg:       "its submitting organisation only",
+	ScopeCommunity: "this node's community",
+	ScopePartners:  "this node and its partner nodes (one hop)",
+	ScopeNodes:     "all nodes",
+	ScopePublic:    "everyone",
+}

@@ -90,6 +90,9 @@ func New(cfg Config) *API {
 	m.HandleFunc("PUT "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(true)))
 	m.HandleFunc("DELETE "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(false)))
 	m.HandleFunc("POST "+Prefix+"match", a.authed(a.matchObservations))
+	m.HandleFunc("GET "+Prefix+"markings", a.authed(a.listMarkings))
+	m.HandleFunc("POST "+Prefix+"markings", a.authed(a.createMarking))
+	m.HandleFunc("POST "+Prefix+"collections/{id}/objects", a.authed(a.importObjects))
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
 	a.mux = m
 	return a
