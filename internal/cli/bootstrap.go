@@ -78,7 +78,8 @@ func bootstrap(ctx context.Context, db nodeDB, country, adminToken string, now t
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return res, err
 	}
-	org := account.Org{ID: nodeOrgID, Name: "Node operators", Country: country, Kind: account.NationalCERT, Created: now}
+	org := account.Org{ID: nodeOrgID, Name: "Node operators", Country: country, Kind: account.NationalCERT, Created: now,
+		Identity: account.NewIdentityID()}
 	if err := org.Validate(); err != nil {
 		return res, err
 	}

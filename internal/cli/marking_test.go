@@ -140,3 +140,20 @@ func TestMarkingsOverTAXII(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgIdentityPerNode: the same organisation id on two nodes is two
+// STIX identities.
+func TestOrgIdentityPerNode(t *testing.T) {
+	ids := map[string]bool{}
+	for range 2 {
+		out := mustRun(t, "org", "add", "cert-in", "--name", "CERT-In", "--country", "IN", "--kind", "national-cert", "--data="+t.TempDir())
+		i := strings.Index(out, "identity--")
+		if i < 0 {
+			t.Fatalf("org add: %s", out)
+		}
+		ids[strings.TrimRight(out[i:], ")\n")] = true
+	}
+	if len(ids) != 2 {
+		t.Errorf("cert-in on two nodes has identities %v", ids)
+	}
+}

@@ -274,9 +274,12 @@ func matchOne(ctx context.Context, e *env, eng *detect.Engine, r *policy.Reader,
 // the reporting organisation, folding in what earlier reports of the same
 // windows counted.
 func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings, org account.Org, collName string) error {
+	if err := ensureCollections(ctx, db, time.Now().UTC()); err != nil {
+		return err
+	}
 	c, err := collection(ctx, db, collName, true)
 	if err != nil {
-		return fmt.Errorf("collection %q: %w", collName, err)
+		return err
 	}
 	objs, err := s.Objects(ctx, db, time.Now())
 	if err != nil {
@@ -284,7 +287,11 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	}
 	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous,
 		Audit: cliWrite("cli:match", c.ID)}
-	items, err := ingest.New(db, 0, ingest.WithGroups(db)).ObjectsAs(ctx, w, c.ID, objs)
+	opts := []ingest.Option{ingest.WithGroups(db)}
+	if n, err := db.Org(ctx, account.NodeOrg); err == nil {
+		opts = append(opts, ingest.WithNodeIdentity(n.IdentityID()))
+	}
+	items, err := ingest.New(db, 0, opts...).ObjectsAs(ctx, w, c.ID, objs)
 	if err != nil {
 		return err
 	}

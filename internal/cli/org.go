@@ -50,7 +50,7 @@ func orgAdd(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	o := account.Org{ID: id, Name: *name, Country: strings.ToUpper(*country), Kind: account.Kind(*kind),
-		Sectors: splitList(*sectors), Created: time.Now().UTC(), Anonymous: *anonymous}
+		Sectors: splitList(*sectors), Created: time.Now().UTC(), Anonymous: *anonymous, Identity: account.NewIdentityID()}
 	if err := o.Validate(); err != nil {
 		errorf(e, "%v", err)
 		return 2

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/detect"
 	"github.com/setu-cti/setu/internal/httpserver"
@@ -87,13 +88,20 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	metrics := httpserver.NewMetrics()
 	auditLog := audit.NewLogger(db, audit.LoggerOptions{Timeout: 30 * time.Second})
 	defer auditLog.Close()
+	nodeOrg, err := db.Org(ctx, account.NodeOrg)
+	if err != nil {
+		errorf(e, "the node operators' organisation: %v", err)
+		return 1
+	}
+	nodeIdentity := nodeOrg.IdentityID()
 	pol, err := policy.LoadConfig(ctx, db)
 	if err != nil {
 		errorf(e, "%v", err)
 		return 1
 	}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
-		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist())), Log: log, MaxContentLength: *maxBody,
+		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist()),
+			ingest.WithNodeIdentity(nodeIdentity)), Log: log, MaxContentLength: *maxBody,
 		Instance: instanceName(), Audit: auditLog, Policy: pol,
 	})
 	if err != nil {
@@ -116,7 +124,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	srv := &http.Server{
 		Handler: httpserver.New(httpserver.Config{Store: db, TAXII: ts, Log: log, Metrics: metrics,
-			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol})}),
+			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol, NodeIdentity: nodeIdentity})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

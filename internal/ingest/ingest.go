@@ -153,6 +153,7 @@ type Ingester struct {
 
 	patterns bool
 	warn     *match.Warninglist
+	node     string // the node's STIX identity, named in released bodies
 
 	mu          sync.Mutex
 	markings    map[string][]byte // stored marking definitions; they are immutable
@@ -184,6 +185,12 @@ func WithPatterns(warn *match.Warninglist) Option {
 	return func(in *Ingester) { in.patterns, in.warn = true, warn }
 }
 
+// WithNodeIdentity sets the node's STIX identity id (its operators'
+// organisation's), which an anonymous submission's released body names as
+// creator (default: Operator.Identity, the id every node derived alike
+// before identities were per node).
+func WithNodeIdentity(id string) Option { return func(in *Ingester) { in.node = id } }
+
 // WithWriter sets the writer of Objects and Stream (default: Operator).
 func WithWriter(w Writer) Option { return func(in *Ingester) { in.writer = w } }
 
@@ -193,7 +200,7 @@ func New(st Putter, batch int, opts ...Option) *Ingester {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	in := &Ingester{st: st, batch: batch, writer: Operator, markings: map[string][]byte{}, knownGroups: map[string]bool{}}
+	in := &Ingester{st: st, batch: batch, writer: Operator, node: Operator.Identity, markings: map[string][]byte{}, knownGroups: map[string]bool{}}
 	for _, o := range opts {
 		o(in)
 	}
@@ -439,10 +446,10 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	facts.Via = w.Via
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
-	if w.Anonymous && !o.IsSCO() && names(o, w.Identity) && w.Identity != Operator.Identity {
+	if w.Anonymous && !o.IsSCO() && names(o, w.Identity) && w.Identity != in.node {
 		// Settled once, here: the released body is the only one anyone
 		// but the submitter is served, signed or sent to a partner.
-		rel, err := anonymised(o, w.Identity, Operator.Identity)
+		rel, err := anonymised(o, w.Identity, in.node)
 		if err != nil {
 			return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
 		}

@@ -114,7 +114,7 @@ func (a *API) createMarking(w http.ResponseWriter, r *http.Request, p store.Prin
 		rec := a.recordOf(r, p, "marking.create")
 		wr.Audit = &rec
 	}
-	items, err := ingest.New(a.cfg.DB, 0, ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB)).ObjectsAs(r.Context(), wr, c.ID, [][]byte{body})
+	items, err := a.ingester().ObjectsAs(r.Context(), wr, c.ID, [][]byte{body})
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (a *API) importObjects(w http.ResponseWriter, r *http.Request, p store.Prin
 		wr.Audit = &rec
 	}
 	ans := importAnswer{Collection: c.ID, Objects: []importNote{}}
-	in := ingest.New(a.cfg.DB, 0, ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB), ingest.WithWriter(wr))
+	in := a.ingester(ingest.WithWriter(wr))
 	sum, err := in.Stream(ctx, c.ID, body, func(it ingest.Item) {
 		if it.Outcome != ingest.Rejected && !it.Kept && len(it.Warnings) == 0 {
 			return

@@ -203,7 +203,7 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 	if err != nil {
 		return 0, err
 	}
-	in := ingest.New(a.cfg.DB, 0, ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB))
+	in := a.ingester()
 	wr := ingest.Writer{Org: p.Org.ID, Identity: p.Org.IdentityID(), Anonymous: p.Org.Anonymous}
 	if a.cfg.Audit != nil {
 		// Recorded with the sightings, in their transaction.

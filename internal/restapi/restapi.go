@@ -24,6 +24,7 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/authn"
 	"github.com/setu-cti/setu/internal/detect"
+	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	Detect *detect.Engine
 	// Policy is the node's policy configuration, for what the API writes.
 	Policy policy.Config
+	// NodeIdentity is the node's STIX identity id, named as creator in
+	// the released body of an anonymous organisation's objects (see
+	// ingest.WithNodeIdentity); empty: ingest's default.
+	NodeIdentity string
 }
 
 // API is the management handler.
@@ -110,6 +115,15 @@ func (e *apiError) Error() string { return e.msg }
 
 func bad(format string, args ...any) error {
 	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// ingester is the write path as the API uses it.
+func (a *API) ingester(opts ...ingest.Option) *ingest.Ingester {
+	opts = append([]ingest.Option{ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB)}, opts...)
+	if a.cfg.NodeIdentity != "" {
+		opts = append(opts, ingest.WithNodeIdentity(a.cfg.NodeIdentity))
+	}
+	return ingest.New(a.cfg.DB, 0, opts...)
 }
 
 var (

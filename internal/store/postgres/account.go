@@ -54,18 +54,18 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 		sectors = []string{}
 	}
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous)
+		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous, identity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous, o.Identity)
 	if err != nil {
 		return fmt.Errorf("postgres: organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous`
+const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous, o.identity`
 
 func orgDest(o *account.Org, kind *string) []any {
-	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous}
+	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous, &o.Identity}
 }
 
 func scanOrg(row pgx.Row) (account.Org, error) {
