@@ -38,6 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (only allowed on a loopback address)")
 	country := fs.String("country", envOr(e, "SETU_COUNTRY", "ZZ"), "the node's ISO 3166-1 alpha-2 country `code` (used when first initialised)")
 	maxBody := fs.Int64("max-content-length", 64<<20, "largest TAXII POST body in `bytes`")
+	completeWithin := fs.Duration("complete-within", 2*time.Second, "how long a TAXII POST waits for its objects to be decided, to answer complete rather than pending (`duration`; 0 or less: never waits)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	matching := fs.Bool("match", envOr(e, "SETU_MATCH", "true") != "false", "keep the indicator index for POST /manage/v1/match (memory grows with the indicators; false for a node that only stores and relays)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -102,7 +103,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
 		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist()),
 			ingest.WithNodeIdentity(nodeIdentity)), Log: log, MaxContentLength: *maxBody,
-		Instance: instanceName(), Audit: auditLog, Policy: pol,
+		Instance: instanceName(), Audit: auditLog, Policy: pol, CompleteWithin: max(*completeWithin, -1),
 	})
 	if err != nil {
 		errorf(e, "%v", err)
