@@ -103,7 +103,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
 		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist()),
 			ingest.WithNodeIdentity(nodeIdentity)), Log: log, MaxContentLength: *maxBody,
-		Instance: instanceName(), Audit: auditLog, Policy: pol, CompleteWithin: max(*completeWithin, -1),
+		Instance: instanceName(), Audit: auditLog, Policy: pol, CompleteWithin: postWait(*completeWithin),
 	})
 	if err != nil {
 		errorf(e, "%v", err)
@@ -202,6 +202,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	stopWork()
 	wg.Wait()
 	return code
+}
+
+// postWait is --complete-within as taxiiserver.Config takes it: 0 or less
+// never waits.
+func postWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func instanceName() string {
