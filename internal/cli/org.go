@@ -23,14 +23,28 @@ func runOrg(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// subcommands dispatches "setu NOUN VERB ...".
+// subcommands dispatches "setu NOUN VERB ...". "setu NOUN -h" (or --help,
+// or help) prints the help of every verb to standard output and exits 0;
+// a missing or unknown verb prints a one-line usage and exits 2.
 func subcommands(ctx context.Context, e *env, noun string, args []string, verbs map[string]func(context.Context, *env, []string) int) int {
-	if len(args) == 0 || verbs[args[0]] == nil {
-		names := make([]string, 0, len(verbs))
-		for v := range verbs {
-			names = append(names, v)
+	names := make([]string, 0, len(verbs))
+	for v := range verbs {
+		names = append(names, v)
+	}
+	names = sorted(names)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintf(e.stdout, "setu %s: %s\n", noun, commands[noun].summary)
+		for _, v := range names {
+			// Each verb prints its own usage and flags for -h, without
+			// touching the store.
+			var help strings.Builder
+			verbs[v](ctx, &env{stdin: e.stdin, stdout: &help, stderr: &help, getenv: e.getenv}, []string{"-h"})
+			fmt.Fprintf(e.stdout, "\n%s", help.String())
 		}
-		errorf(e, "usage: setu %s {%s} ...", noun, strings.Join(sorted(names), "|"))
+		return 0
+	}
+	if len(args) == 0 || verbs[args[0]] == nil {
+		errorf(e, "usage: setu %s {%s} ... (setu %s -h describes each)", noun, strings.Join(names, "|"), noun)
 		return 2
 	}
 	return verbs[args[0]](ctx, e, args[1:])
