@@ -71,6 +71,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		errorf(e, "%v", err)
 		return 1
 	}
+	// The listener comes first: a node that cannot bind its address
+	// stops before it creates anything, in particular the admin token,
+	// which is printed once the node is about to serve.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
+	defer ln.Close()
 	boot, err := bootstrap(ctx, db, *country, e.getenv("SETU_ADMIN_TOKEN"), time.Now().UTC())
 	if err != nil {
 		errorf(e, "initialising the node: %v", err)
@@ -81,9 +90,6 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err := ensureMarkings(ctx, db); err != nil {
 		errorf(e, "listing the node's marking definitions: %v", err)
 		return 1
-	}
-	if boot.secret != "" {
-		fmt.Fprintf(e.stdout, "admin token (shown only once): %s\n", boot.secret)
 	}
 
 	metrics := httpserver.NewMetrics()
@@ -118,11 +124,6 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		eng = detect.New(db, pol, detect.WithWarninglist(match.DefaultWarninglist()))
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		errorf(e, "%v", err)
-		return 1
-	}
 	srv := &http.Server{
 		Handler: httpserver.New(httpserver.Config{Store: db, TAXII: ts, Log: log, Metrics: metrics,
 			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol, NodeIdentity: nodeIdentity})}),
@@ -134,13 +135,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		cert, fp, err := httpserver.NodeCertificate(ctx, db, *certFile, *keyFile, time.Now())
 		if err != nil {
 			errorf(e, "%v", err)
-			ln.Close()
 			return 1
 		}
 		srv.TLSConfig = httpserver.TLSConfig(cert)
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 		fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint: %s\n", fp)
+	}
+	if boot.secret != "" {
+		fmt.Fprintf(e.stdout, "admin user: %s\n", adminUser)
+		fmt.Fprintf(e.stdout, "admin token (shown only once): %s\n", boot.secret)
+		fmt.Fprintf(e.stdout, "(lost it? `setu token create %s` issues another; `setu token revoke` retires this one)\n", adminUser)
 	}
 	log.Info("setu serving", "addr", ln.Addr().String(), "store", desc, "schema", cur)
 	// Tests and scripts read the bound address from this line.

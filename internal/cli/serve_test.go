@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ type node struct {
 	url         string // scheme://host:port
 	fingerprint string // TLS certificate SHA-256, colon-separated, when TLS
 	adminToken  string // printed on first start
+	adminUser   string // printed with it
 	stderr      *syncBuffer
 }
 
@@ -76,6 +78,8 @@ func startServe(t *testing.T, args ...string) *node {
 		}
 		line = strings.TrimSpace(line)
 		switch {
+		case strings.HasPrefix(line, "admin user: "):
+			n.adminUser = strings.TrimPrefix(line, "admin user: ")
 		case strings.HasPrefix(line, "admin token (shown only once): "):
 			n.adminToken = strings.TrimPrefix(line, "admin token (shown only once): ")
 		case strings.HasPrefix(line, "TLS certificate SHA-256 fingerprint: "):
@@ -231,5 +235,37 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 	if seen != 30 {
 		t.Errorf("paged %d objects across instances, want 30", seen)
+	}
+}
+
+// TestAdminTokenAfterListen: a node that cannot bind its address creates no
+// admin token, so the one printed by the first start that serves is the
+// only one; it names the admin user, and a lost token is replaced with
+// `setu token create admin`.
+func TestAdminTokenAfterListen(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	code, out, errs := run(t, "", "serve", "--data", dir, "--addr", busy.Addr().String())
+	if code != 1 || strings.Contains(out, "token") || !strings.Contains(errs, "address already in use") {
+		t.Fatalf("serve on a busy address: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	if _, tokens, _ := run(t, "", "token", "list", "admin", "--data", dir); strings.Contains(tokens, "bootstrap") {
+		t.Errorf("a token was made by a start that did not serve:\n%s", tokens)
+	}
+	n := startServe(t, "--data", dir)
+	if !strings.HasPrefix(n.adminToken, "setu_") || n.adminUser != "admin" {
+		t.Fatalf("first start that serves printed token %q for user %q", n.adminToken, n.adminUser)
+	}
+	secret := strings.TrimSpace(mustRun(t, "token", "create", "admin", "--data", dir))
+	c, err := taxii.NewClient(n.url, taxii.WithHTTPClient(n.httpClient(t)), taxii.WithBearerToken(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collections(context.Background(), n.url+"/api/"); err != nil {
+		t.Errorf("a replacement admin token: %v", err)
 	}
 }
