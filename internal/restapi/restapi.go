@@ -1,6 +1,7 @@
 // Package restapi is Setu's management API for the UI and automation: JSON
 // over HTTP under /manage/v1/, authenticated like TAXII (HTTP Basic with an
-// API token, or Bearer).
+// API token, or Bearer), and described by the OpenAPI 3.1 document served
+// at /manage/v1/openapi.json.
 //
 // Node admins manage everything; an organisation's org-admins manage their
 // own organisation's users and tokens, except node admins who belong to it
@@ -10,6 +11,7 @@
 package restapi
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,18 @@ import (
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
+
+// openAPI is the API's OpenAPI 3.1 document, served at Prefix+"openapi.json"
+// to anyone (it describes the API, not the node's data); a test checks
+// that it describes exactly the routes New registers.
+//
+//go:embed openapi.json
+var openAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+}
 
 // Prefix is where the API is mounted.
 const Prefix = "/manage/v1/"
@@ -98,6 +112,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET "+Prefix+"markings", a.authed(a.listMarkings))
 	m.HandleFunc("POST "+Prefix+"markings", a.authed(a.createMarking))
 	m.HandleFunc("POST "+Prefix+"collections/{id}/objects", a.authed(a.importObjects))
+	m.HandleFunc("GET "+Prefix+"openapi.json", serveOpenAPI)
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
 	a.mux = m
 	return a
