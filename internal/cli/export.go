@@ -68,7 +68,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	c, err := collection(ctx, st, *coll, false)
 	if err != nil {
-		errorf(e, "collection %q: %v", *coll, err)
+		errorf(e, "%v", err)
 		return 1
 	}
 	q.Collection = c.ID

@@ -134,7 +134,7 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 			return 1
 		}
 		if reporter, err = db.Org(ctx, *org); err != nil {
-			errorf(e, "organisation %s: %v", *org, err)
+			errorf(e, "--org: %v", err)
 			return 1
 		}
 	}

@@ -91,9 +91,9 @@ func orgList(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS\tANONYMOUS")
+		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS\tANONYMOUS\tSTIX IDENTITY")
 		for _, o := range orgs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","), o.Anonymous)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","), o.Anonymous, o.IdentityID())
 		}
 		return tw.Flush()
 	})

@@ -133,7 +133,7 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	coll, err := collection(ctx, st, *into, true)
 	if err != nil {
-		errorf(e, "collection %q: %v", *into, err)
+		errorf(e, "--into: %v", err)
 		return 1
 	}
 	w := ingest.Operator
