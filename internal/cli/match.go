@@ -182,7 +182,9 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	secs := max(time.Since(start).Seconds(), 1e-6)
-	fmt.Fprintf(e.stderr, "%d events, %d matches, %d unreadable events, %.0f events/s\n", events, matches, bad, float64(events)/secs)
+	dropped := eng.Stats().Index.WarninglistDropped - es.Index.WarninglistDropped
+	fmt.Fprintf(e.stderr, "%d events, %d matches, %d matches on warninglisted values not reported, %d unreadable events, %.0f events/s\n",
+		events, matches, dropped, bad, float64(events)/secs)
 	if sightings != nil && sightings.Len() > 0 {
 		if err := recordSightings(ctx, e, db, sightings, reporter, *coll); err != nil {
 			errorf(e, "recording sightings: %v", err)

@@ -597,6 +597,9 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, keep bool, col
 	if err := in.listMarkings(ctx, rec, collection, vs, res); err != nil {
 		return err
 	}
+	if err := in.recordRelations(ctx, vs, res); err != nil {
+		return err
+	}
 	return in.resolveAwaiting(ctx, b, res)
 }
 
