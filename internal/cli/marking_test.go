@@ -60,7 +60,19 @@ func TestMarkingCommands(t *testing.T) {
 	if !strings.HasPrefix(out, policy.Distribution{Scope: policy.ScopeGroup, Group: "g-energy"}.MarkingID()+"\ngroup:") {
 		t.Errorf("group:\n%s", out)
 	}
-	golden(t, "marking-list.txt", mustRun(t, "marking", "list", d))
+	list := mustRun(t, "marking", "list", d)
+	golden(t, "marking-list.txt", list)
+	// --json: each definition, one a line, as many as the table lists.
+	lines := strings.Split(strings.TrimSpace(mustRun(t, "marking", "list", "--json", d)), "\n")
+	if len(lines) != strings.Count(list, "\n")-1 {
+		t.Errorf("--json printed %d definitions, the table %d", len(lines), strings.Count(list, "\n")-1)
+	}
+	for _, l := range lines {
+		var md struct{ Type, ID string }
+		if err := json.Unmarshal([]byte(l), &md); err != nil || md.Type != "marking-definition" || !strings.Contains(list, md.ID) {
+			t.Errorf("--json line %s: %v", l, err)
+		}
+	}
 	golden(t, "marking-show-recipients.txt", mustRun(t, "marking", "show", rid, d))
 	golden(t, "marking-tlp-amber.txt", mustRun(t, "marking", "tlp", "amber"))
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/setu-cti/setu/internal/store/postgres/pgtest"
 	"github.com/setu-cti/setu/internal/taxii"
 )
@@ -267,5 +269,47 @@ func TestAdminTokenAfterListen(t *testing.T) {
 	}
 	if _, err := c.Collections(context.Background(), n.url+"/api/"); err != nil {
 		t.Errorf("a replacement admin token: %v", err)
+	}
+}
+
+// TestServeCompleteWithin: by default a small POST is answered complete;
+// with --complete-within 0 it is answered pending and completes later.
+func TestServeCompleteWithin(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, taxii.StatusComplete},
+		{[]string{"--complete-within", "0"}, taxii.StatusPending},
+	} {
+		t.Run(fmt.Sprint(tc.args), func(t *testing.T) {
+			n := startServe(t, append([]string{"--data", t.TempDir()}, tc.args...)...)
+			c, err := taxii.NewClient(n.url, taxii.WithHTTPClient(n.httpClient(t)), taxii.WithBearerToken(n.adminToken),
+				taxii.WithPollInterval(10*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			cs, err := c.Collections(ctx, n.url+"/api/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inbox string
+			for _, col := range cs.Collections {
+				if col.Alias == "inbox" {
+					inbox = col.ID
+				}
+			}
+			st, err := c.AddObjects(ctx, n.url+"/api/", inbox, jsontext.Value(indicator(1, "2024-01-01T00:00:00.000Z")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Status != tc.want {
+				t.Errorf("answered %s, want %s", st.Status, tc.want)
+			}
+			if st, err = c.WaitStatus(ctx, n.url+"/api/", st.ID); err != nil || st.SuccessCount != 1 {
+				t.Errorf("final status %+v %v", st, err)
+			}
+		})
 	}
 }
