@@ -73,6 +73,12 @@ type Org struct {
 	// creator of what it submits. The node keeps the truth and serves
 	// everyone else its objects with the node's identity as creator.
 	Anonymous bool
+	// Identity is the organisation's STIX identity id, fixed when it is
+	// created (NewIdentityID), so that organisations of the same id on
+	// two nodes are two identities. Empty for organisations created
+	// before identities were per node: IdentityID then derives the id
+	// they have always had from the organisation id alone.
+	Identity string
 }
 
 // identityNamespace derives organisations' STIX identity ids, so the same
@@ -80,10 +86,18 @@ type Org struct {
 var identityNamespace = uuid.MustParse("5f0a1c52-4c3e-4a4b-9b9e-2c7d8e3f6a10")
 
 // IdentityID is the STIX identity id that stands for the organisation as
-// creator of objects.
+// creator of objects: Identity, or for an organisation created before
+// identities were per node, the id derived from its id alone.
 func (o Org) IdentityID() string {
+	if o.Identity != "" {
+		return o.Identity
+	}
 	return "identity--" + uuid.NewSHA1(identityNamespace, []byte(o.ID)).String()
 }
+
+// NewIdentityID returns a fresh STIX identity id for an organisation being
+// created: random, so unique to the node and the organisation.
+func NewIdentityID() string { return "identity--" + uuid.NewString() }
 
 // User belongs to one organisation.
 type User struct {
@@ -140,6 +154,12 @@ func (o Org) Validate() error {
 	for _, s := range o.Sectors {
 		if !sectorRE.MatchString(s) {
 			return fmt.Errorf("%w organisation %s: sector %q", ErrInvalid, o.ID, s)
+		}
+	}
+	if o.Identity != "" {
+		u, ok := strings.CutPrefix(o.Identity, "identity--")
+		if _, err := uuid.Parse(u); !ok || err != nil || len(u) != 36 {
+			return fmt.Errorf("%w organisation %s: identity %q is not a STIX identity id", ErrInvalid, o.ID, o.Identity)
 		}
 	}
 	return nil

@@ -21,6 +21,8 @@ func TestOrgValidate(t *testing.T) {
 		{"lower-case country", func(o *Org) { o.Country = "in" }, "ISO 3166-1"},
 		{"unknown kind", func(o *Org) { o.Kind = "club" }, "kind"},
 		{"bad sector", func(o *Org) { o.Sectors = []string{"Energy Grid"} }, "sector"},
+		{"identity of its own", func(o *Org) { o.Identity = NewIdentityID() }, ""},
+		{"identity not a STIX identity id", func(o *Org) { o.Identity = "indicator--" + o.ID }, "identity"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,13 +42,20 @@ func TestOrgValidate(t *testing.T) {
 	}
 }
 
-func TestIdentityIDStable(t *testing.T) {
+// TestIdentityID: an organisation created now has an identity of its own,
+// so the same organisation id on two nodes is two identities; one created
+// before identities were per node keeps the id derived from its id.
+func TestIdentityID(t *testing.T) {
 	a, b := Org{ID: "cert-in"}, Org{ID: "jpcert"}
 	if a.IdentityID() != (Org{ID: "cert-in"}).IdentityID() || a.IdentityID() == b.IdentityID() {
-		t.Fatal("identity ids must be a function of the organisation id")
+		t.Fatal("legacy identity ids must be a function of the organisation id")
 	}
 	if !strings.HasPrefix(a.IdentityID(), "identity--") {
 		t.Fatal(a.IdentityID())
+	}
+	onIN, onJP := Org{ID: "cert-in", Identity: NewIdentityID()}, Org{ID: "cert-in", Identity: NewIdentityID()}
+	if onIN.IdentityID() == onJP.IdentityID() || onIN.IdentityID() == a.IdentityID() || onIN.IdentityID() != onIN.Identity {
+		t.Errorf("the same organisation id on two nodes: %s and %s", onIN.IdentityID(), onJP.IdentityID())
 	}
 }
 

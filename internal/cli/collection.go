@@ -92,12 +92,12 @@ func collectionGrant(ctx context.Context, e *env, args []string) int {
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		c, err := db.Collection(ctx, fs.Arg(0))
 		if err != nil {
-			return fmt.Errorf("collection %s: %w", fs.Arg(0), err)
+			return err
 		}
 		org := fs.Arg(1)
 		if org != store.AnyOrg {
 			if _, err := db.Org(ctx, org); err != nil {
-				return fmt.Errorf("organisation %s: %w", org, err)
+				return err
 			}
 		}
 		if err := db.SetGrant(ctx, store.Grant{Collection: c.ID, Org: org, Read: *read, Write: *write}); err != nil {
@@ -119,7 +119,7 @@ func collectionGrants(ctx context.Context, e *env, args []string) int {
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		c, err := db.Collection(ctx, name)
 		if err != nil {
-			return fmt.Errorf("collection %s: %w", name, err)
+			return err
 		}
 		gs, err := db.Grants(ctx, c.ID)
 		if err != nil {

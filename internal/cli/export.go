@@ -25,7 +25,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "export", "[--collection NAME] [--type T,...] [--added-after TS] [--all-versions] [--format bundle|ndjson] [-o FILE]")
 	var sf storeFlags
 	sf.register(fs, e)
-	coll := fs.String("collection", "default", "collection `name` or id")
+	coll := fs.String("collection", defaultCollection, "collection `name` or id")
 	types := fs.String("type", "", "only these STIX `types` (comma-separated)")
 	after := fs.String("added-after", "", "only objects added after this RFC 3339 `timestamp`")
 	all := fs.Bool("all-versions", false, "every version, not only the latest")
@@ -68,7 +68,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	c, err := collection(ctx, st, *coll, false)
 	if err != nil {
-		errorf(e, "collection %q: %v", *coll, err)
+		errorf(e, "%v", err)
 		return 1
 	}
 	q.Collection = c.ID

@@ -79,7 +79,7 @@ func groupShow(ctx context.Context, e *env, args []string) int {
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		g, err := db.Group(ctx, name)
 		if err != nil {
-			return fmt.Errorf("group %s: %w", name, err)
+			return err
 		}
 		ms, err := db.GroupMembers(ctx, g.ID)
 		if err != nil {
@@ -118,7 +118,7 @@ func groupMember(ctx context.Context, e *env, args []string, add bool) int {
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		g, err := db.Group(ctx, fs.Arg(0))
 		if err != nil {
-			return fmt.Errorf("group %s: %w", fs.Arg(0), err)
+			return err
 		}
 		if add {
 			err = db.AddGroupMember(ctx, g.ID, member)

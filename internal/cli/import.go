@@ -12,27 +12,41 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/match"
+	"github.com/setu-cti/setu/internal/policy"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 func init() {
 	register("import", "validate and store STIX objects from bundles, JSON arrays or NDJSON", runImport)
 }
 
-// maxShownRejects bounds the reasons printed in the summary.
-const maxShownRejects = 10
+// maxShown bounds the rejections, and separately the warnings, printed.
+const maxShown = 10
 
 func runImport(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "import", "[--collection NAME] FILE... ('-' reads standard input)")
+	fs := newFlags(e, "import", "[--collection NAME] [--tlp LEVEL] [--share LIST] [--on-conflict reject|keep] FILE... ('-' reads standard input)")
 	var sf storeFlags
 	sf.register(fs, e)
-	coll := fs.String("collection", "default", "collection `name` or id (created if absent)")
+	coll := fs.String("collection", defaultCollection, "collection `name` or id (created if absent); the default is readable by every organisation")
 	batch := fs.Int("batch", ingest.ImportBatch, "objects per transaction")
 	quiet := fs.Bool("q", false, "no progress display")
+	tlp := fs.String("tlp", "", "handle every object as at least this TLP `level` (clear, green, amber, amber+strict, red), beside its own markings; the objects are stored unchanged")
+	share := fs.String("share", "", "distribute every object only to this comma-separated `list` besides its own markings: org, community, partners, nodes, public, group:ID, resident:CC, and org:ID or user:NAME as TLP:RED recipients")
+	onConflict := fs.String("on-conflict", "reject", "an object whose id and version are stored with other content: `reject` it (exit 1) or keep the stored content (keep)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
+		return 2
+	}
+	h, err := handling(*tlp, *share)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 2
+	}
+	if *onConflict != "reject" && *onConflict != "keep" {
+		errorf(e, "--on-conflict %q: want reject or keep", *onConflict)
 		return 2
 	}
 	st, _, err := sf.open(ctx, false)
@@ -41,29 +55,63 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	defer st.Close()
+	if db, ok := st.(nodeDB); ok {
+		if err := ensureCollections(ctx, db, time.Now().UTC()); err != nil {
+			errorf(e, "%v", err)
+			return 1
+		}
+	}
 	c, err := collection(ctx, st, *coll, true)
 	if err != nil {
-		errorf(e, "collection %q: %v", *coll, err)
+		errorf(e, "%v", err)
 		return 1
 	}
 
 	w := ingest.Operator
 	w.Audit = cliWrite("cli:import", c.ID)
-	in := ingest.New(st, *batch, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
+	w.Handling = h
+	w.KeepStored = *onConflict == "keep"
+	opts := []ingest.Option{ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w)}
+	if g, ok := st.(store.Groups); ok {
+		opts = append(opts, ingest.WithGroups(g))
+	}
+	in := ingest.New(st, *batch, opts...)
 	var total ingest.Summary
-	var shown int
+	var rejects, warnings, kept int
 	failed := false
 	for _, name := range fs.Args() {
+		where := func(it ingest.Item) string {
+			if it.Line > 0 {
+				return fmt.Sprintf("%s:%d: object #%d", displayName(name), it.Line, it.Index+1)
+			}
+			return fmt.Sprintf("%s: object #%d", displayName(name), it.Index+1)
+		}
 		sum, err := importOne(ctx, e, in, c.ID, name, *quiet, func(it ingest.Item) {
-			if it.Outcome == ingest.Rejected && shown < maxShownRejects {
-				shown++
-				fmt.Fprintf(e.stderr, "rejected %s object #%d: %v\n", displayName(name), it.Index, it.Err)
+			switch {
+			case it.Outcome == ingest.Rejected:
+				if rejects++; rejects <= maxShown {
+					advice := ""
+					if errors.Is(it.Err, store.ErrConflict) {
+						advice = " (--on-conflict keep keeps the stored content and goes on)"
+					}
+					fmt.Fprintf(e.stderr, "%s: rejected: %v%s\n", where(it), it.Err, advice)
+				}
+			case it.Kept:
+				if kept++; kept <= maxShown {
+					fmt.Fprintf(e.stderr, "%s: kept the stored version: %v\n", where(it), it.Err)
+				}
+			}
+			for _, msg := range it.Warnings {
+				if warnings++; warnings <= maxShown {
+					fmt.Fprintf(e.stderr, "%s: warning: %s\n", where(it), msg)
+				}
 			}
 		})
 		total.Added += sum.Added
 		total.Duplicate += sum.Duplicate
 		total.Rejected += sum.Rejected
 		total.Warnings += sum.Warnings
+		total.Kept += sum.Kept
 		if err != nil {
 			failed = true
 			errorf(e, "%s: %v", displayName(name), err)
@@ -72,15 +120,49 @@ func runImport(ctx context.Context, e *env, args []string) int {
 			}
 		}
 	}
-	if total.Rejected > shown {
-		fmt.Fprintf(e.stderr, "... and %d more rejected\n", total.Rejected-shown)
+	for _, more := range []struct {
+		n    int
+		what string
+	}{{rejects, "rejections"}, {kept, "conflicts kept"}, {warnings, "warnings"}} {
+		if more.n > maxShown {
+			fmt.Fprintf(e.stderr, "... and %d more %s\n", more.n-maxShown, more.what)
+		}
 	}
-	fmt.Fprintf(e.stdout, "accepted %d (new %d, duplicate %d), rejected %d, warnings %d\n",
-		total.Added+total.Duplicate, total.Added, total.Duplicate, total.Rejected, total.Warnings)
+	fmt.Fprintf(e.stdout, "accepted %d (new %d, duplicate %d", total.Added+total.Duplicate, total.Added, total.Duplicate-total.Kept)
+	if total.Kept > 0 {
+		fmt.Fprintf(e.stdout, ", conflicting versions kept as stored %d", total.Kept)
+	}
+	fmt.Fprintf(e.stdout, "), rejected %d, warnings %d, into collection %s\n", total.Rejected, warnings, collectionName(c))
 	if failed || total.Rejected > 0 {
 		return 1
 	}
 	return 0
+}
+
+// collectionName is how the command names a collection to its user.
+func collectionName(c store.Collection) string {
+	if c.Alias != "" {
+		return c.Alias
+	}
+	return c.ID
+}
+
+// handling reads --tlp and --share.
+func handling(tlp, share string) (policy.Handling, error) {
+	var h policy.Handling
+	if tlp != "" {
+		t, err := policy.ParseTLP(tlp)
+		if err != nil {
+			return h, fmt.Errorf("--tlp: %w", err)
+		}
+		h.TLP = t
+	}
+	ds, err := policy.ParseShare(share)
+	if err != nil {
+		return h, fmt.Errorf("--share: %w", err)
+	}
+	h.Distribution = ds
+	return h, nil
 }
 
 func displayName(name string) string {

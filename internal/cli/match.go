@@ -49,7 +49,7 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 	noWarn := fs.Bool("no-warninglist", false, "do not apply the built-in warninglist")
 	report := fs.Bool("report", false, "record STIX sightings of the matched indicators (one per indicator per window)")
 	org := fs.String("org", "", "reporting organisation `id` for --report (its identity is where it was sighted)")
-	coll := fs.String("collection", "default", "collection `name` the sightings are stored in")
+	coll := fs.String("collection", defaultCollection, "collection `name` the sightings are stored in")
 	window := fs.Duration("window", 24*time.Hour, "sighting aggregation `window`")
 	tlp := fs.String("tlp", "green", "TLP `level` of recorded sightings")
 	quiet := fs.Bool("q", false, "no progress display")
@@ -134,7 +134,7 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 			return 1
 		}
 		if reporter, err = db.Org(ctx, *org); err != nil {
-			errorf(e, "organisation %s: %v", *org, err)
+			errorf(e, "--org: %v", err)
 			return 1
 		}
 	}
@@ -182,7 +182,9 @@ func runMatch(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	secs := max(time.Since(start).Seconds(), 1e-6)
-	fmt.Fprintf(e.stderr, "%d events, %d matches, %d unreadable events, %.0f events/s\n", events, matches, bad, float64(events)/secs)
+	dropped := eng.Stats().Index.WarninglistDropped - es.Index.WarninglistDropped
+	fmt.Fprintf(e.stderr, "%d events, %d matches, %d matches on warninglisted values not reported, %d unreadable events, %.0f events/s\n",
+		events, matches, dropped, bad, float64(events)/secs)
 	if sightings != nil && sightings.Len() > 0 {
 		if err := recordSightings(ctx, e, db, sightings, reporter, *coll); err != nil {
 			errorf(e, "recording sightings: %v", err)
@@ -274,9 +276,12 @@ func matchOne(ctx context.Context, e *env, eng *detect.Engine, r *policy.Reader,
 // the reporting organisation, folding in what earlier reports of the same
 // windows counted.
 func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings, org account.Org, collName string) error {
+	if err := ensureCollections(ctx, db, time.Now().UTC()); err != nil {
+		return err
+	}
 	c, err := collection(ctx, db, collName, true)
 	if err != nil {
-		return fmt.Errorf("collection %q: %w", collName, err)
+		return err
 	}
 	objs, err := s.Objects(ctx, db, time.Now())
 	if err != nil {
@@ -284,7 +289,11 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	}
 	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous,
 		Audit: cliWrite("cli:match", c.ID)}
-	items, err := ingest.New(db, 0, ingest.WithGroups(db)).ObjectsAs(ctx, w, c.ID, objs)
+	opts := []ingest.Option{ingest.WithGroups(db)}
+	if n, err := db.Org(ctx, account.NodeOrg); err == nil {
+		opts = append(opts, ingest.WithNodeIdentity(n.IdentityID()))
+	}
+	items, err := ingest.New(db, 0, opts...).ObjectsAs(ctx, w, c.ID, objs)
 	if err != nil {
 		return err
 	}

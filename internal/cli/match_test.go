@@ -66,7 +66,7 @@ func TestMatch(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(errs, "<stdin>:line 3:") || !strings.Contains(errs, "5 events, 3 matches, 1 unreadable") {
+	if !strings.Contains(errs, "<stdin>:line 3:") || !strings.Contains(errs, "5 events, 3 matches, 1 matches on warninglisted values not reported, 1 unreadable") {
 		t.Errorf("stderr: %s", errs)
 	}
 	if len(lines) > 0 && !strings.Contains(string(lines[0].Event), "c2.bad-actor.net") {

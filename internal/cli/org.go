@@ -23,14 +23,28 @@ func runOrg(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// subcommands dispatches "setu NOUN VERB ...".
+// subcommands dispatches "setu NOUN VERB ...". "setu NOUN -h" (or --help,
+// or help) prints the help of every verb to standard output and exits 0;
+// a missing or unknown verb prints a one-line usage and exits 2.
 func subcommands(ctx context.Context, e *env, noun string, args []string, verbs map[string]func(context.Context, *env, []string) int) int {
-	if len(args) == 0 || verbs[args[0]] == nil {
-		names := make([]string, 0, len(verbs))
-		for v := range verbs {
-			names = append(names, v)
+	names := make([]string, 0, len(verbs))
+	for v := range verbs {
+		names = append(names, v)
+	}
+	names = sorted(names)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintf(e.stdout, "setu %s: %s\n", noun, commands[noun].summary)
+		for _, v := range names {
+			// Each verb prints its own usage and flags for -h, without
+			// touching the store.
+			var help strings.Builder
+			verbs[v](ctx, &env{stdin: e.stdin, stdout: &help, stderr: &help, getenv: e.getenv}, []string{"-h"})
+			fmt.Fprintf(e.stdout, "\n%s", help.String())
 		}
-		errorf(e, "usage: setu %s {%s} ...", noun, strings.Join(sorted(names), "|"))
+		return 0
+	}
+	if len(args) == 0 || verbs[args[0]] == nil {
+		errorf(e, "usage: setu %s {%s} ... (setu %s -h describes each)", noun, strings.Join(names, "|"), noun)
 		return 2
 	}
 	return verbs[args[0]](ctx, e, args[1:])
@@ -50,7 +64,7 @@ func orgAdd(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	o := account.Org{ID: id, Name: *name, Country: strings.ToUpper(*country), Kind: account.Kind(*kind),
-		Sectors: splitList(*sectors), Created: time.Now().UTC(), Anonymous: *anonymous}
+		Sectors: splitList(*sectors), Created: time.Now().UTC(), Anonymous: *anonymous, Identity: account.NewIdentityID()}
 	if err := o.Validate(); err != nil {
 		errorf(e, "%v", err)
 		return 2
@@ -77,9 +91,9 @@ func orgList(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS\tANONYMOUS")
+		fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tKIND\tSECTORS\tANONYMOUS\tSTIX IDENTITY")
 		for _, o := range orgs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","), o.Anonymous)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", o.ID, o.Name, o.Country, o.Kind, strings.Join(o.Sectors, ","), o.Anonymous, o.IdentityID())
 		}
 		return tw.Flush()
 	})

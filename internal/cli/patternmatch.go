@@ -23,7 +23,7 @@ const maxMatchInput = 256 << 20
 // and exits 1 otherwise, and exits 2 on a bad pattern or bad input, so
 // that scripts can tell "no match" from "could not tell".
 func patternMatch(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "pattern match", "PATTERN [FILE|-]  (observed data as a bundle or JSON list; standard input when FILE is absent or -)")
+	fs := newFlags(e, "pattern match", "PATTERN [FILE|-]  (observed-data: a bundle, a JSON list of observed-data or of bundles, or one observed-data, STIX 2.1 or 2.0; standard input when FILE is absent or -)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -55,14 +55,23 @@ func patternMatch(ctx context.Context, e *env, args []string) int {
 		errorf(e, "reading %s: %v", displayName(name), err)
 		return 2
 	}
-	objs, err := match.DecodeObjects(data)
+	groups, err := match.DecodeGroups(data)
 	if err != nil {
 		errorf(e, "%s: %v", displayName(name), err)
 		return 2
 	}
-	obs, err := match.Observations(objs)
-	if err != nil {
-		errorf(e, "%s: %v", displayName(name), err)
+	var obs []match.Observation
+	for _, g := range groups {
+		o, err := match.Observations(g)
+		if err != nil {
+			errorf(e, "%s: %v", displayName(name), err)
+			return 2
+		}
+		obs = append(obs, o...)
+	}
+	if len(obs) == 0 {
+		// "false" would claim the pattern was tried against something.
+		errorf(e, "%s: no observed-data to match against (give a bundle, a JSON list of observed-data or of bundles, or one observed-data)", displayName(name))
 		return 2
 	}
 	r, ok := m.Match(obs)

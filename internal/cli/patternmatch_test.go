@@ -80,6 +80,41 @@ func TestPatternMatch(t *testing.T) {
 			err:  "setu: pattern cannot be evaluated: match: MATCHES",
 		},
 		{
+			// The OASIS reference matcher's 2.1 input: a JSON list of
+			// bundles, references resolved within each bundle (the same
+			// SCO id means another address in the second bundle).
+			name: "JSON list of bundles",
+			stdin: `[` + matchBundle21 + `,{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000002","objects":[
+ {"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--efcd5e80-570d-5131-8c60-a0b4b2a8a2c8","value":"203.0.113.9"},
+ {"type":"observed-data","spec_version":"2.1","id":"observed-data--00000000-0000-4000-8000-000000000003","created":"2016-04-06T19:58:16.000Z","modified":"2016-04-06T19:58:16.000Z","first_observed":"2015-12-21T19:00:00Z","last_observed":"2015-12-21T19:00:00Z","number_observed":1,
+  "object_refs":["ipv4-addr--efcd5e80-570d-5131-8c60-a0b4b2a8a2c8"]}]}]`,
+			args: []string{"pattern", "match", "[ipv4-addr:value = '203.0.113.9']"},
+			out: "true\n" +
+				"  [ipv4-addr:value = '203.0.113.9']\n" +
+				"    observed-data--00000000-0000-4000-8000-000000000003: ipv4-addr--efcd5e80-570d-5131-8c60-a0b4b2a8a2c8\n",
+		},
+		{
+			name: "one observed-data (2.0 form), not in a list",
+			stdin: `{"type":"observed-data","id":"observed-data--1","first_observed":"2017-01-01T00:00:00Z","last_observed":"2017-01-01T00:00:00Z","number_observed":1,
+  "objects":{"0":{"type":"file","name":"setup.exe"}}}`,
+			args: []string{"pattern", "match", "[file:name = 'setup.exe']"},
+			out:  "true\n  [file:name = 'setup.exe']\n    observed-data--1: 0\n",
+		},
+		{
+			name:  "no observed data at all",
+			stdin: `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000004","objects":[{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--efcd5e80-570d-5131-8c60-a0b4b2a8a2c8","value":"203.0.113.9"}]}`,
+			args:  []string{"pattern", "match", "[ipv4-addr:value = '203.0.113.9']"},
+			code:  2,
+			err:   "setu: <stdin>: no observed-data to match against",
+		},
+		{
+			name:  "empty list",
+			stdin: `[]`,
+			args:  []string{"pattern", "match", "[ipv4-addr:value = '203.0.113.9']"},
+			code:  2,
+			err:   "no observed-data to match against",
+		},
+		{
 			name:  "input not JSON",
 			stdin: "{not json",
 			args:  []string{"pattern", "match", "[a:x = 1]"},

@@ -51,7 +51,7 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		v, err := db.Current(ctx, id)
 		if err != nil {
-			return fmt.Errorf("object %s: %w", id, err)
+			return err
 		}
 		var r policy.Reader
 		if *as != "" {
@@ -127,7 +127,7 @@ func policyDefaultTLP(ctx context.Context, e *env, args []string) int {
 func orgReader(ctx context.Context, db nodeDB, org, user string) (policy.Reader, error) {
 	o, err := db.Org(ctx, org)
 	if err != nil {
-		return policy.Reader{}, fmt.Errorf("organisation %s: %w", org, err)
+		return policy.Reader{}, err
 	}
 	groups, err := db.OrgGroups(ctx, o.ID)
 	if err != nil {
@@ -160,7 +160,7 @@ func peerReader(ctx context.Context, db nodeDB, name string) (policy.Reader, err
 func explainAll(ctx context.Context, e *env, db nodeDB, id string) error {
 	v, err := db.Current(ctx, id)
 	if err != nil {
-		return fmt.Errorf("object %s: %w", id, err)
+		return err
 	}
 	pol, err := policy.LoadConfig(ctx, db)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/detect"
 	"github.com/setu-cti/setu/internal/httpserver"
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (only allowed on a loopback address)")
 	country := fs.String("country", envOr(e, "SETU_COUNTRY", "ZZ"), "the node's ISO 3166-1 alpha-2 country `code` (used when first initialised)")
 	maxBody := fs.Int64("max-content-length", 64<<20, "largest TAXII POST body in `bytes`")
+	completeWithin := fs.Duration("complete-within", 2*time.Second, "how long a TAXII POST waits for its objects to be decided, to answer complete rather than pending (`duration`; 0 or less: never waits)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	matching := fs.Bool("match", envOr(e, "SETU_MATCH", "true") != "false", "keep the indicator index for POST /manage/v1/match (memory grows with the indicators; false for a node that only stores and relays)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -69,26 +71,45 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		errorf(e, "%v", err)
 		return 1
 	}
+	// The listener comes first: a node that cannot bind its address
+	// stops before it creates anything, in particular the admin token,
+	// which is printed once the node is about to serve.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
+	defer ln.Close()
 	boot, err := bootstrap(ctx, db, *country, e.getenv("SETU_ADMIN_TOKEN"), time.Now().UTC())
 	if err != nil {
 		errorf(e, "initialising the node: %v", err)
 		return 1
 	}
-	if boot.secret != "" {
-		fmt.Fprintf(e.stdout, "admin token (shown only once): %s\n", boot.secret)
+	// Nodes made before the markings collection existed get it now, and
+	// every node lists the definitions it derives there.
+	if err := ensureMarkings(ctx, db); err != nil {
+		errorf(e, "listing the node's marking definitions: %v", err)
+		return 1
 	}
 
 	metrics := httpserver.NewMetrics()
 	auditLog := audit.NewLogger(db, audit.LoggerOptions{Timeout: 30 * time.Second})
 	defer auditLog.Close()
+	nodeOrg, err := db.Org(ctx, account.NodeOrg)
+	if err != nil {
+		errorf(e, "the node operators' organisation: %v", err)
+		return 1
+	}
+	nodeIdentity := nodeOrg.IdentityID()
 	pol, err := policy.LoadConfig(ctx, db)
 	if err != nil {
 		errorf(e, "%v", err)
 		return 1
 	}
 	ts, err := taxiiserver.New(ctx, taxiiserver.Config{
-		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist())), Log: log, MaxContentLength: *maxBody,
-		Instance: instanceName(), Audit: auditLog, Policy: pol,
+		DB: db, Ingest: ingest.New(db, 0, ingest.WithPolicy(pol), ingest.WithGroups(db), ingest.WithPatterns(match.DefaultWarninglist()),
+			ingest.WithNodeIdentity(nodeIdentity)), Log: log, MaxContentLength: *maxBody,
+		Instance: instanceName(), Audit: auditLog, Policy: pol, CompleteWithin: postWait(*completeWithin),
 	})
 	if err != nil {
 		errorf(e, "%v", err)
@@ -103,14 +124,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		eng = detect.New(db, pol, detect.WithWarninglist(match.DefaultWarninglist()))
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		errorf(e, "%v", err)
-		return 1
-	}
 	srv := &http.Server{
 		Handler: httpserver.New(httpserver.Config{Store: db, TAXII: ts, Log: log, Metrics: metrics,
-			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol})}),
+			Manage: restapi.New(restapi.Config{DB: db, Log: log, Audit: auditLog, Detect: eng, Policy: pol, NodeIdentity: nodeIdentity})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -119,13 +135,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		cert, fp, err := httpserver.NodeCertificate(ctx, db, *certFile, *keyFile, time.Now())
 		if err != nil {
 			errorf(e, "%v", err)
-			ln.Close()
 			return 1
 		}
 		srv.TLSConfig = httpserver.TLSConfig(cert)
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 		fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint: %s\n", fp)
+	}
+	if boot.secret != "" {
+		fmt.Fprintf(e.stdout, "admin user: %s\n", adminUser)
+		fmt.Fprintf(e.stdout, "admin token (shown only once): %s\n", boot.secret)
+		fmt.Fprintf(e.stdout, "(lost it? `setu token create %s` issues another; `setu token revoke` retires this one)\n", adminUser)
 	}
 	log.Info("setu serving", "addr", ln.Addr().String(), "store", desc, "schema", cur)
 	// Tests and scripts read the bound address from this line.
@@ -187,6 +207,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	stopWork()
 	wg.Wait()
 	return code
+}
+
+// postWait is --complete-within as taxiiserver.Config takes it: 0 or less
+// never waits.
+func postWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func instanceName() string {

@@ -10,11 +10,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/store/postgres/pgtest"
 	"github.com/setu-cti/setu/internal/taxii"
@@ -25,6 +28,7 @@ type node struct {
 	url         string // scheme://host:port
 	fingerprint string // TLS certificate SHA-256, colon-separated, when TLS
 	adminToken  string // printed on first start
+	adminUser   string // printed with it
 	stderr      *syncBuffer
 }
 
@@ -76,6 +80,8 @@ func startServe(t *testing.T, args ...string) *node {
 		}
 		line = strings.TrimSpace(line)
 		switch {
+		case strings.HasPrefix(line, "admin user: "):
+			n.adminUser = strings.TrimPrefix(line, "admin user: ")
 		case strings.HasPrefix(line, "admin token (shown only once): "):
 			n.adminToken = strings.TrimPrefix(line, "admin token (shown only once): ")
 		case strings.HasPrefix(line, "TLS certificate SHA-256 fingerprint: "):
@@ -142,7 +148,7 @@ func TestServeTLSAndHealth(t *testing.T) {
 	for _, c := range cs.Collections {
 		aliases = append(aliases, c.Alias)
 	}
-	if fmt.Sprint(aliases) != "[inbox shared]" {
+	if fmt.Sprint(aliases) != "[inbox shared markings]" {
 		t.Errorf("collections %v", aliases)
 	}
 }
@@ -231,5 +237,79 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 	if seen != 30 {
 		t.Errorf("paged %d objects across instances, want 30", seen)
+	}
+}
+
+// TestAdminTokenAfterListen: a node that cannot bind its address creates no
+// admin token, so the one printed by the first start that serves is the
+// only one; it names the admin user, and a lost token is replaced with
+// `setu token create admin`.
+func TestAdminTokenAfterListen(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	code, out, errs := run(t, "", "serve", "--data", dir, "--addr", busy.Addr().String())
+	if code != 1 || strings.Contains(out, "token") || !strings.Contains(errs, "address already in use") {
+		t.Fatalf("serve on a busy address: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	if _, tokens, _ := run(t, "", "token", "list", "admin", "--data", dir); strings.Contains(tokens, "bootstrap") {
+		t.Errorf("a token was made by a start that did not serve:\n%s", tokens)
+	}
+	n := startServe(t, "--data", dir)
+	if !strings.HasPrefix(n.adminToken, "setu_") || n.adminUser != "admin" {
+		t.Fatalf("first start that serves printed token %q for user %q", n.adminToken, n.adminUser)
+	}
+	secret := strings.TrimSpace(mustRun(t, "token", "create", "admin", "--data", dir))
+	c, err := taxii.NewClient(n.url, taxii.WithHTTPClient(n.httpClient(t)), taxii.WithBearerToken(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collections(context.Background(), n.url+"/api/"); err != nil {
+		t.Errorf("a replacement admin token: %v", err)
+	}
+}
+
+// TestServeCompleteWithin: by default a small POST is answered complete;
+// with --complete-within 0 it is answered pending and completes later.
+func TestServeCompleteWithin(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, taxii.StatusComplete},
+		{[]string{"--complete-within", "0"}, taxii.StatusPending},
+	} {
+		t.Run(fmt.Sprint(tc.args), func(t *testing.T) {
+			n := startServe(t, append([]string{"--data", t.TempDir()}, tc.args...)...)
+			c, err := taxii.NewClient(n.url, taxii.WithHTTPClient(n.httpClient(t)), taxii.WithBearerToken(n.adminToken),
+				taxii.WithPollInterval(10*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			cs, err := c.Collections(ctx, n.url+"/api/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inbox string
+			for _, col := range cs.Collections {
+				if col.Alias == "inbox" {
+					inbox = col.ID
+				}
+			}
+			st, err := c.AddObjects(ctx, n.url+"/api/", inbox, jsontext.Value(indicator(1, "2024-01-01T00:00:00.000Z")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Status != tc.want {
+				t.Errorf("answered %s, want %s", st.Status, tc.want)
+			}
+			if st, err = c.WaitStatus(ctx, n.url+"/api/", st.ID); err != nil || st.SuccessCount != 1 {
+				t.Errorf("final status %+v %v", st, err)
+			}
+		})
 	}
 }

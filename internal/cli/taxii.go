@@ -106,7 +106,7 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 	sf.register(fs, e)
 	var rf remoteFlags
 	rf.register(fs, e)
-	into := fs.String("into", "default", "local collection `name` or id (created if absent)")
+	into := fs.String("into", defaultCollection, "local collection `name` or id (created if absent)")
 	after := fs.String("added-after", "", "only objects the server added after this `timestamp`")
 	limit := fs.Int("limit", 1000, "page `size` to ask for")
 	root, code, ok := oneArg(fs, args)
@@ -133,7 +133,7 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	coll, err := collection(ctx, st, *into, true)
 	if err != nil {
-		errorf(e, "collection %q: %v", *into, err)
+		errorf(e, "--into: %v", err)
 		return 1
 	}
 	w := ingest.Operator
@@ -165,7 +165,7 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 				sum.Duplicate++
 			default:
 				sum.Rejected++
-				if shown < maxShownRejects {
+				if shown < maxShown {
 					shown++
 					fmt.Fprintf(e.stderr, "rejected: %v\n", it.Err)
 				}

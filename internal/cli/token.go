@@ -33,7 +33,7 @@ func tokenCreate(ctx context.Context, e *env, args []string) int {
 	}
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
 		if _, err := db.User(ctx, user); err != nil {
-			return fmt.Errorf("user %s: %w", user, err)
+			return err
 		}
 		secret, t, err := account.NewToken(user, *label, time.Now().UTC(), *ttl)
 		if err != nil {
@@ -57,6 +57,9 @@ func tokenList(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	return withAccounts(ctx, e, &sf, func(db nodeDB) error {
+		if _, err := db.User(ctx, user); err != nil {
+			return err // an empty list would say the user has no tokens
+		}
 		ts, err := db.Tokens(ctx, user)
 		if err != nil {
 			return err

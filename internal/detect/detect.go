@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,12 +145,161 @@ func New(src Source, pol policy.Config, opts ...Option) *Engine {
 var enrichTypes = []string{"relationship", "malware", "threat-actor", "attack-pattern", "campaign",
 	"intrusion-set", "tool", "course-of-action", "infrastructure", "vulnerability"}
 
-// Load reads every current indicator and the objects that enrich hits from
-// every collection, then applies the change log written meanwhile. It
-// reports indicators that cannot be evaluated through bad (which may be nil).
+// Load reads every current indicator, then the part of the graph that
+// enriches their hits — their indicates and mitigates relationships, the
+// objects those name, and what mitigates the objects they indicate — and
+// applies the change log written meanwhile. When the source records
+// relationships by the objects they join (store.Relations), what Load
+// reads follows the indicators, not the store: a store of ATT&CK and no
+// indicators loads at once. It reports indicators that cannot be evaluated
+// through bad (which may be nil).
 func (e *Engine) Load(ctx context.Context, bad func(id string, err error)) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	rl, ok := e.src.(store.Relations)
+	if !ok {
+		return e.loadAll(ctx, bad)
+	}
+	st, err := e.src.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	colls, err := e.src.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	newest := map[string]time.Time{}
+	var sg staged
+	var inds []string
+	for _, c := range colls {
+		q := store.Query{Collection: c.ID, Types: []string{"indicator"}, Limit: 5000}
+		for {
+			p, err := e.src.Query(ctx, q)
+			if err != nil {
+				return fmt.Errorf("detect: reading collection %s: %w", c.ID, err)
+			}
+			e.gmu.Lock()
+			for i := range p.Versions {
+				v := &p.Versions[i]
+				if t, ok := newest[v.ID]; ok && !v.VersionTime.After(t) {
+					continue
+				}
+				if _, ok := newest[v.ID]; !ok {
+					inds = append(inds, v.ID)
+				}
+				newest[v.ID] = v.VersionTime
+				e.stage(&sg, v)
+			}
+			e.gmu.Unlock()
+			if !p.More {
+				break
+			}
+			q.After = p.Last
+		}
+	}
+	clear(newest)
+	if err := e.loadRelated(ctx, rl, inds, &sg); err != nil {
+		return err
+	}
+	e.commit(&sg, bad)
+	e.applied.Store(st.LastSeq)
+	if err := e.sync(ctx, bad); err != nil {
+		return err
+	}
+	e.ready.Store(true)
+	return nil
+}
+
+// loadRelated reads and stages the neighbourhood of the indicators ids:
+// the indicates relationships they are the source of and their targets,
+// the mitigates relationships whose target is one of them or of those
+// targets, and their sources. The caller holds mu, not gmu.
+func (e *Engine) loadRelated(ctx context.Context, rl store.Relations, ids []string, sg *staged) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	isInd := map[string]bool{}
+	for _, id := range ids {
+		isInd[id] = true
+	}
+	rels, err := rl.RelationsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("detect: relationships of indicators: %w", err)
+	}
+	need := map[string]bool{}
+	var targets []string
+	for _, r := range rels {
+		switch {
+		case r.Kind == "indicates" && isInd[r.Source]:
+			need[r.ID], need[r.Target] = true, true
+			if !isInd[r.Target] {
+				targets = append(targets, r.Target)
+			}
+		case r.Kind == "mitigates" && isInd[r.Target]:
+			need[r.ID], need[r.Source] = true, true
+		}
+	}
+	if len(targets) > 0 {
+		more, err := rl.RelationsOf(ctx, targets)
+		if err != nil {
+			return fmt.Errorf("detect: relationships of indicated objects: %w", err)
+		}
+		indicated := map[string]bool{}
+		for _, t := range targets {
+			indicated[t] = true
+		}
+		for _, r := range more {
+			if r.Kind == "mitigates" && indicated[r.Target] {
+				need[r.ID], need[r.Source] = true, true
+			}
+		}
+	}
+	return e.stageCurrent(ctx, need, sg)
+}
+
+// stageCurrent stages the current version of each id not yet in the graph
+// (relationships first, so that the objects they join are staged into a
+// graph that links them). The caller holds mu, not gmu.
+func (e *Engine) stageCurrent(ctx context.Context, ids map[string]bool, sg *staged) error {
+	order := make([]string, 0, len(ids))
+	for id := range ids {
+		order = append(order, id)
+	}
+	slices.SortFunc(order, func(a, b string) int {
+		ra, rb := strings.HasPrefix(a, "relationship--"), strings.HasPrefix(b, "relationship--")
+		if ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, id := range order {
+		e.gmu.RLock()
+		_, have := e.g.objects[id]
+		e.gmu.RUnlock()
+		if have {
+			continue
+		}
+		v, err := e.src.Current(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // named, not stored (yet): the change log brings it
+		}
+		if err != nil {
+			return err
+		}
+		e.gmu.Lock()
+		e.stage(sg, &v)
+		e.gmu.Unlock()
+	}
+	return nil
+}
+
+// loadAll is Load for a source that does not record relationships: every
+// current indicator and every object of the types that enrich hits, from
+// every collection.
+func (e *Engine) loadAll(ctx context.Context, bad func(id string, err error)) error {
 	st, err := e.src.Stats(ctx)
 	if err != nil {
 		return err
@@ -219,13 +369,20 @@ func (e *Engine) sync(ctx context.Context, bad func(id string, err error)) error
 		// A version listed again (in another collection, or a partner's
 		// view) is already applied: only newer versions and removals
 		// need the store.
+		rl, partial := e.src.(store.Relations)
 		ids := map[string]bool{}
 		e.gmu.RLock()
 		for _, c := range cs {
 			if !relevant(c.ID) {
 				continue
 			}
-			if m := e.g.objects[c.ID]; c.Kind == "add" && m != nil && !c.VersionTime.After(m.vt) {
+			m := e.g.objects[c.ID]
+			if c.Kind == "add" && m != nil && !c.VersionTime.After(m.vt) {
+				continue
+			}
+			// With the graph loaded in part, an enriching object matters
+			// only once something in it names it.
+			if typ, _, _ := cut(c.ID); partial && typ != "indicator" && typ != "relationship" && m == nil && !e.g.named(c.ID) {
 				continue
 			}
 			ids[c.ID] = true
@@ -244,9 +401,109 @@ func (e *Engine) sync(ctx context.Context, bad func(id string, err error)) error
 			}
 			vs = append(vs, v)
 		}
+		var grow []string // new indicators and the objects new links name
+		if partial {
+			vs, grow = e.partialChanges(vs)
+		}
 		e.apply(vs, gone, bad)
+		if len(grow) > 0 {
+			if err := e.grow(ctx, rl, grow, bad); err != nil {
+				return err
+			}
+		}
 		e.applied.Store(cs[len(cs)-1].Seq)
 	}
+}
+
+// partialChanges keeps, of the changed versions vs, those that belong in a
+// graph loaded in part: indicators, relationships that join something in it
+// (or a new indicator) the way enrichment reads them, and objects it names.
+// It returns them and the ids the graph must grow around: new indicators,
+// and the ends of new links not in the graph.
+func (e *Engine) partialChanges(vs []store.Version) ([]store.Version, []string) {
+	e.gmu.RLock()
+	defer e.gmu.RUnlock()
+	inds := map[string]bool{}
+	for i := range vs {
+		if vs[i].Type == "indicator" {
+			inds[vs[i].ID] = true
+		}
+	}
+	isInd := func(id string) bool {
+		if inds[id] {
+			return true
+		}
+		m := e.g.objects[id]
+		return m != nil && m.typ == "indicator"
+	}
+	var keep []store.Version
+	var grow []string
+	for _, v := range vs {
+		switch v.Type {
+		case "indicator":
+			if e.g.objects[v.ID] == nil {
+				grow = append(grow, v.ID)
+			}
+		case "relationship":
+			var b body
+			if err := json.Unmarshal(v.Body, &b); err != nil {
+				continue
+			}
+			_, linked := e.g.rels[v.ID]
+			switch {
+			case b.RelType == "indicates" && isInd(b.SourceRef):
+				grow = append(grow, b.TargetRef)
+			case b.RelType == "mitigates" && (isInd(b.TargetRef) || e.g.indicated(b.TargetRef)):
+				grow = append(grow, b.SourceRef)
+			case !linked:
+				continue // joins nothing the engine reads
+			}
+		}
+		keep = append(keep, v)
+	}
+	return keep, grow
+}
+
+// grow stages what the graph lacks around ids: for an indicator, its
+// neighbourhood (loadRelated); for an object a new link names, its current
+// version and, if it is indicated, what mitigates it. The caller holds
+// mu, not gmu.
+func (e *Engine) grow(ctx context.Context, rl store.Relations, ids []string, bad func(string, error)) error {
+	var sg staged
+	var inds []string
+	need := map[string]bool{}
+	for _, id := range ids {
+		if typ, _, _ := cut(id); typ == "indicator" {
+			inds = append(inds, id)
+		} else {
+			need[id] = true
+		}
+	}
+	if err := e.loadRelated(ctx, rl, inds, &sg); err != nil {
+		return err
+	}
+	var named []string
+	for id := range need {
+		named = append(named, id)
+	}
+	if len(named) > 0 {
+		rels, err := rl.RelationsOf(ctx, named)
+		if err != nil {
+			return err
+		}
+		e.gmu.RLock()
+		for _, r := range rels {
+			if r.Kind == "mitigates" && need[r.Target] && e.g.indicated(r.Target) {
+				need[r.ID], need[r.Source] = true, true
+			}
+		}
+		e.gmu.RUnlock()
+	}
+	if err := e.stageCurrent(ctx, need, &sg); err != nil {
+		return err
+	}
+	e.commit(&sg, bad)
+	return nil
 }
 
 // Follow applies the change log every interval until ctx ends. It returns
@@ -511,6 +768,20 @@ func (e *Engine) visible(r *policy.Reader, m *meta) bool {
 		return true // the operator
 	}
 	return e.pol.Decide(*r, policy.DecodeFacts(m.facts, m.submitter)).Allow
+}
+
+// named reports whether a relationship in the graph names id.
+func (g *graph) named(id string) bool { return len(g.in[id]) > 0 || len(g.out[id]) > 0 }
+
+// indicated reports whether an indicates relationship in the graph names
+// id as its target.
+func (g *graph) indicated(id string) bool {
+	for _, rid := range g.in[id] {
+		if g.rels[rid].kind == "indicates" {
+			return true
+		}
+	}
+	return false
 }
 
 // link records a relationship of interest.

@@ -70,7 +70,13 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 
 	// The anonymous organisation's submission goes through TAXII, as a
 	// user of IN would send it.
-	in.run("org", "add", "acme", "--name", "Acme", "--country", "IN", "--kind", "business", "--anonymous")
+	acmeID := identityIn(t, in.run("org", "add", "acme", "--name", "Acme", "--country", "IN", "--kind", "business", "--anonymous"))
+	nodeID := ""
+	for _, line := range strings.Split(in.run("org", "list"), "\n") {
+		if strings.HasPrefix(line, account.NodeOrg+" ") {
+			nodeID = identityIn(t, line)
+		}
+	}
 	in.run("user", "add", "alice", "--org", "acme", "--role", "analyst")
 	tok := strings.TrimSpace(in.run("token", "create", "alice"))
 	in.run("collection", "grant", "shared", "acme", "--read", "--write")
@@ -78,7 +84,8 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	ctx := context.Background()
 	shared := collectionID(t, cl, "shared")
 	anon := newID()
-	st, err := cl.AddObjects(ctx, "/api/", shared, jsontext.Value(indicator(anon, day0, []string{stix.TLPGreen}, "")))
+	// It names its organisation as creator: that is what anonymity hides.
+	st, err := cl.AddObjects(ctx, "/api/", shared, jsontext.Value(indicator(anon, day0, []string{stix.TLPGreen}, `, "created_by_ref": "`+acmeID+`"`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +112,10 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 		case red, strict, resident:
 			t.Errorf("%s crossed to JP", v.ID)
 		case anon:
-			if strings.Contains(string(v.Body), account.Org{ID: "acme"}.IdentityID()) {
+			if strings.Contains(string(v.Body), acmeID) {
 				t.Errorf("the anonymous submitter is named on JP: %s", v.Body)
 			}
-			if !strings.Contains(string(v.Body), account.Org{ID: account.NodeOrg}.IdentityID()) {
+			if !strings.Contains(string(v.Body), nodeID) {
 				t.Errorf("the anonymous submission does not name IN's node identity on JP: %s", v.Body)
 			}
 		}
@@ -338,4 +345,14 @@ func TestPushBetweenNodes(t *testing.T) {
 			t.Errorf("/metrics has no %s:\n%s", want, b)
 		}
 	}
+}
+
+// identityIn finds the STIX identity id a command printed.
+func identityIn(t *testing.T, out string) string {
+	t.Helper()
+	i := strings.Index(out, "identity--")
+	if i < 0 || len(out) < i+46 {
+		t.Fatalf("no identity id in %q", out)
+	}
+	return out[i : i+46]
 }

@@ -10,6 +10,21 @@ import (
 	"github.com/setu-cti/setu/internal/stix"
 )
 
+// names reports whether o names org as its source: as created_by_ref, or
+// in a sighting's where_sighted_refs.
+func names(o *stix.Object, org string) bool {
+	if o.CreatedByRef == org {
+		return true
+	}
+	if o.Type != "sighting" {
+		return false
+	}
+	var s struct {
+		WhereSightedRefs []string `json:"where_sighted_refs"`
+	}
+	return json.Unmarshal(o.Canonical, &s) == nil && slices.Contains(s.WhereSightedRefs, org)
+}
+
 // anonymised returns o as everyone but its submitting organisation is
 // served it: node in place of org wherever o names the organisation as its
 // source, which is created_by_ref and, in a sighting, where_sighted_refs
@@ -21,7 +36,9 @@ func anonymised(o *stix.Object, org, node string) (*stix.Object, error) {
 	if err := json.Unmarshal(o.Canonical, &m); err != nil {
 		return o, err
 	}
-	m["created_by_ref"] = jsontext.Value(`"` + node + `"`)
+	if o.CreatedByRef == org {
+		m["created_by_ref"] = jsontext.Value(`"` + node + `"`)
+	}
 	if raw, ok := m["where_sighted_refs"]; ok && o.Type == "sighting" {
 		var refs []string
 		if err := json.Unmarshal(raw, &refs); err != nil {

@@ -15,6 +15,12 @@ import (
 // organisation as where it was seen; everyone else is served the node in
 // its place there too, and the other places unchanged.
 func TestAnonymousSighting(t *testing.T) {
+	for _, creator := range []string{"with creator", "without creator"} {
+		t.Run(creator, func(t *testing.T) { testAnonymousSighting(t, creator == "with creator") })
+	}
+}
+
+func testAnonymousSighting(t *testing.T, withCreator bool) {
 	db := open(t)
 	ctx := context.Background()
 	anon := writer("a")
@@ -25,7 +31,11 @@ func TestAnonymousSighting(t *testing.T) {
 	const id = "sighting--00000001-0000-4000-8000-000000000000"
 	sighting := `{"type":"sighting","spec_version":"2.1","id":"` + id + `","created":"2024-01-01T00:00:00.000Z",` +
 		`"modified":"2024-01-01T00:00:00.000Z","sighting_of_ref":"indicator--00000001-0000-4000-8000-000000000000",` +
-		`"count":3,"where_sighted_refs":["` + ident + `","` + other + `","` + node + `"]` + createdBy("a") + `}`
+		`"count":3,"where_sighted_refs":["` + ident + `","` + other + `","` + node + `"]`
+	if withCreator {
+		sighting += createdBy("a")
+	}
+	sighting += `}`
 	run(t, ingest.New(db, 0), []step{{anon, sighting, ingest.Added, nil}})
 
 	gate := policy.NewGate(db, policy.Config{})
@@ -48,6 +58,9 @@ func TestAnonymousSighting(t *testing.T) {
 			body := string(p.Versions[0].Body)
 			if !strings.Contains(body, tc.where) {
 				t.Errorf("served %s\nwant it to hold %s", body, tc.where)
+			}
+			if c := strings.Contains(body, `"created_by_ref"`); c != withCreator {
+				t.Errorf("served created_by_ref: %v, sent: %v: %s", c, withCreator, body)
 			}
 			if tc.r.Org != "a" && strings.Contains(body, ident) {
 				t.Errorf("the submitter's identity reaches %+v: %s", tc.r, body)

@@ -12,16 +12,17 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/audit"
@@ -45,6 +46,9 @@ type Putter interface {
 	PutAudited(ctx context.Context, collection string, vs []store.Version, record func([]store.Result) []audit.Record) ([]store.Result, error)
 	// Current finds the marking definitions objects refer to.
 	Current(ctx context.Context, id string) (store.Version, error)
+	// Query finds the versions already in a collection that an object
+	// its writer may not store would exactly duplicate.
+	Query(ctx context.Context, q store.Query) (store.Page, error)
 }
 
 // Writer is who submits objects.
@@ -67,6 +71,16 @@ type Writer struct {
 	// ingress): the policy then never relays partner-scoped objects
 	// onward, and the audience keys leave out other partners.
 	Via string
+	// KeepStored: an object whose id and version are already stored with
+	// other content (store.ErrConflict) is not refused: the stored content
+	// is kept, listed in the collection, and the object reported as a
+	// duplicate with Item.Kept set. Meant for feeds that publish the same
+	// version with small differences in several bundles (MITRE ATT&CK).
+	KeepStored bool
+	// Handling is handling the writer assigns to every object it stores
+	// (import --tlp and --share): metadata beside the objects, applied
+	// on top of their own markings, which it can only narrow.
+	Handling policy.Handling
 	// Audit, when set, is the record of each stored batch: a copy naming
 	// the batch's versions that were added or already there (and, when
 	// Audit names none, the collection as the call names it: give its id)
@@ -103,6 +117,7 @@ func (o Outcome) String() string {
 // Item is the outcome for one object of a stream, in stream order.
 type Item struct {
 	Index   int    // 0-based position in the stream
+	Line    int    // 1-based line of the stream where it starts; 0 when not read from a stream
 	ID      string // the object's id when it could be read
 	Outcome Outcome
 	Err     error // why it was rejected
@@ -111,12 +126,20 @@ type Item struct {
 	// duplicate of an earlier object in the same stream.
 	Ref      int64
 	Warnings []string // accepted with remarks (e.g. a non-deterministic SCO id)
+	// Kept: the version was already stored with other content, which is
+	// kept (Writer.KeepStored); Outcome is Duplicate and Err says how the
+	// content differed.
+	Kept bool
 }
 
 // Summary counts the outcomes of a stream.
 type Summary struct {
 	Added, Duplicate, Rejected int
-	Warnings                   int
+	// Kept counts objects whose version was already stored with other
+	// content, kept as stored (Writer.KeepStored); they are also counted
+	// as Duplicate.
+	Kept     int
+	Warnings int
 }
 
 // Ingester validates and stores objects. The zero value is not usable; build
@@ -130,10 +153,13 @@ type Ingester struct {
 
 	patterns bool
 	warn     *match.Warninglist
+	node     string // the node's STIX identity, named in released bodies
 
 	mu          sync.Mutex
 	markings    map[string][]byte // stored marking definitions; they are immutable
 	knownGroups map[string]bool
+	groupIDs    map[string]string // group marking id -> group id, read at groupsRead
+	groupsRead  time.Time
 }
 
 // Operator is the default writer: the node's operators, relaying what they
@@ -159,6 +185,12 @@ func WithPatterns(warn *match.Warninglist) Option {
 	return func(in *Ingester) { in.patterns, in.warn = true, warn }
 }
 
+// WithNodeIdentity sets the node's STIX identity id (its operators'
+// organisation's), which an anonymous submission's released body names as
+// creator (default: Operator.Identity, the id every node derived alike
+// before identities were per node).
+func WithNodeIdentity(id string) Option { return func(in *Ingester) { in.node = id } }
+
 // WithWriter sets the writer of Objects and Stream (default: Operator).
 func WithWriter(w Writer) Option { return func(in *Ingester) { in.writer = w } }
 
@@ -168,7 +200,7 @@ func New(st Putter, batch int, opts ...Option) *Ingester {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	in := &Ingester{st: st, batch: batch, writer: Operator, markings: map[string][]byte{}, knownGroups: map[string]bool{}}
+	in := &Ingester{st: st, batch: batch, writer: Operator, node: Operator.Identity, markings: map[string][]byte{}, knownGroups: map[string]bool{}}
 	for _, o := range opts {
 		o(in)
 	}
@@ -194,6 +226,13 @@ type pending struct {
 	item Item
 	v    store.Version
 	ok   bool
+	// deny is why the writer may not store v: it is then stored only if
+	// it is an exact duplicate of a version in the collection (a success
+	// whoever sends it), and otherwise rejected for this reason.
+	deny error
+	// retry is the object when its markings named a definition not known
+	// when it was validated (see settle).
+	retry *stix.Object
 }
 
 // Objects ingests a slice of raw objects and returns one Item per object in
@@ -214,7 +253,7 @@ func (in *Ingester) ObjectsAs(ctx context.Context, w Writer, collection string, 
 		i++
 		return raws[i-1], i - 1, nil
 	}
-	_, err := in.run(ctx, w, collection, next, func(it Item) { items = append(items, it) })
+	_, err := in.run(ctx, w, collection, next, nil, func(it Item) { items = append(items, it) })
 	return items, err
 }
 
@@ -237,6 +276,7 @@ func (in *Ingester) Prepare(ctx context.Context, w Writer, raws [][]byte, seen m
 	for i, raw := range raws {
 		pr.pend[i] = in.validate(ctx, w, raw, i, seen)
 	}
+	in.settle(ctx, pr.pend, seen)
 	return pr
 }
 
@@ -250,7 +290,7 @@ func (in *Ingester) Store(ctx context.Context, collection string, pr *Prepared) 
 	var sum Summary
 	for b := pr.pend; len(b) > 0; {
 		n := min(len(b), in.batch)
-		if err := in.store(ctx, pr.w.Audit, collection, b[:n], &sum, report); err != nil {
+		if err := in.store(ctx, pr.w.Audit, pr.w.KeepStored, collection, b[:n], &sum, report); err != nil {
 			return items, err
 		}
 		b = b[n:]
@@ -271,12 +311,12 @@ func (in *Ingester) Stream(ctx context.Context, collection string, r io.Reader, 
 // StreamAs is Stream for an explicit writer.
 func (in *Ingester) StreamAs(ctx context.Context, w Writer, collection string, r io.Reader, report func(Item)) (Summary, error) {
 	rd := stix.NewReader(r)
-	return in.run(ctx, w, collection, rd.Next, report)
+	return in.run(ctx, w, collection, rd.Next, rd.Line, report)
 }
 
 // run is the two-stage pipeline: the caller's goroutine frames and validates
 // batches; a second goroutine stores them in order.
-func (in *Ingester) run(ctx context.Context, w Writer, collection string, next func() ([]byte, int, error), report func(Item)) (Summary, error) {
+func (in *Ingester) run(ctx context.Context, w Writer, collection string, next func() ([]byte, int, error), line func() int, report func(Item)) (Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -293,7 +333,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 			if err != nil {
 				continue // drain after a store failure
 			}
-			if err = in.store(ctx, w.Audit, collection, b, &sum, report); err != nil {
+			if err = in.store(ctx, w.Audit, w.KeepStored, collection, b, &sum, report); err != nil {
 				cancel()
 			}
 		}
@@ -308,18 +348,25 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		ln := 0
+		if line != nil {
+			ln = line()
+		}
 		if err != nil {
 			var fe *stix.FrameError
 			if errors.As(err, &fe) && fe.Recoverable {
-				batch = append(batch, pending{item: Item{Index: idx, Outcome: Rejected, Err: err}})
+				batch = append(batch, pending{item: Item{Index: idx, Line: ln, Outcome: Rejected, Err: err}})
 			} else {
 				frameErr = err
 				break
 			}
 		} else {
-			batch = append(batch, in.validate(ctx, w, raw, idx, local))
+			p := in.validate(ctx, w, raw, idx, local)
+			p.item.Line = ln
+			batch = append(batch, p)
 		}
 		if len(batch) == in.batch {
+			in.settle(ctx, batch, local)
 			select {
 			case batches <- batch:
 			case <-ctx.Done():
@@ -328,6 +375,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 		}
 	}
 	if len(batch) > 0 && ctx.Err() == nil {
+		in.settle(ctx, batch, local)
 		batches <- batch
 	}
 	close(batches)
@@ -352,22 +400,18 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	}
 	o, err := stix.Parse(raw)
 	if err != nil {
+		if h := hint(raw); h != "" {
+			err = fmt.Errorf("%w (%s)", err, h)
+		}
 		return fail(idOf(err), err)
 	}
-	if !o.IsSCO() && !w.Relay {
-		switch o.CreatedByRef {
-		case "":
-			// The server names the creator when the object does not; this
-			// happens once, at first store, and the result is the object.
-			withRef, err := withCreator(o, w.Identity)
-			if err != nil {
-				return fail(o.ID, err)
-			}
-			o = withRef
-		case w.Identity:
-		default:
-			return fail(o.ID, fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity))
-		}
+	// An object is stored as sent: one without created_by_ref keeps none
+	// (its submitter, recorded beside it, owns the id). Naming another
+	// creator needs relay; an exact duplicate of a version already in the
+	// collection is still a success, decided before this refusal applies.
+	var deny error
+	if !o.IsSCO() && !w.Relay && o.CreatedByRef != "" && o.CreatedByRef != w.Identity {
+		deny = fmt.Errorf("%s: %w (created_by_ref is %s, not %s)", o.ID, ErrNotCreator, o.CreatedByRef, w.Identity)
 	}
 	if o.Type == "marking-definition" {
 		// A distribution marking for a sharing group must name one that
@@ -382,17 +426,17 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 		// stored; a stored definition of the same id still wins.
 		local[o.ID] = o.Canonical
 	}
-	resolve := func(id string) ([]byte, error) { return in.marking(ctx, id, local) }
-	facts, err := policy.Classify(o.ObjectMarkingRefs, resolve)
+	facts, err := in.classify(ctx, o, local)
 	if err != nil {
-		return fail(o.ID, fmt.Errorf("%s: resolving markings: %w", o.ID, err))
+		return fail(o.ID, err)
 	}
-	if facts.Granular, err = in.granular(ctx, o, resolve); err != nil {
-		return fail(o.ID, fmt.Errorf("%s: resolving granular markings: %w", o.ID, err))
-	}
-	for _, g := range facts.Groups {
-		if err := in.groupExists(ctx, g); err != nil {
-			return fail(o.ID, fmt.Errorf("%s: distribution marking names sharing group %q: %w", o.ID, g, err))
+	facts = facts.Assign(w.Handling)
+	for _, d := range w.Handling.Distribution {
+		if d.Scope != policy.ScopeGroup {
+			continue
+		}
+		if err := in.groupExists(ctx, d.Group); err != nil {
+			return fail(o.ID, fmt.Errorf("%s: shared with sharing group %q: %w", o.ID, d.Group, err))
 		}
 	}
 	if o.Type == "indicator" && in.patterns {
@@ -402,49 +446,20 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	facts.Via = w.Via
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
-	if w.Anonymous && !o.IsSCO() && o.CreatedByRef == w.Identity && w.Identity != Operator.Identity {
+	if w.Anonymous && !o.IsSCO() && names(o, w.Identity) && w.Identity != in.node {
 		// Settled once, here: the released body is the only one anyone
 		// but the submitter is served, signed or sent to a partner.
-		rel, err := anonymised(o, w.Identity, Operator.Identity)
+		rel, err := anonymised(o, w.Identity, in.node)
 		if err != nil {
 			return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
 		}
 		v.Released = rel.Canonical
 	}
-	return pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true}
-}
-
-// granular classifies each granular marking of o that names a marking
-// definition (language markings restrict no one).
-func (in *Ingester) granular(ctx context.Context, o *stix.Object, resolve policy.Resolver) ([]policy.Facts, error) {
-	if !bytes.Contains(o.Canonical, []byte(`"granular_markings"`)) {
-		return nil, nil
+	p := pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true, deny: deny}
+	if unresolved(facts) {
+		p.retry = o // settle may resolve it from a later definition in the stream
 	}
-	var gm struct {
-		GranularMarkings []struct {
-			MarkingRef string `json:"marking_ref"`
-		} `json:"granular_markings"`
-	}
-	if err := json.Unmarshal(o.Canonical, &gm); err != nil {
-		return nil, err
-	}
-	var out []policy.Facts
-	for _, g := range gm.GranularMarkings {
-		if g.MarkingRef == "" {
-			continue
-		}
-		f, err := policy.Classify([]string{g.MarkingRef}, resolve)
-		if err != nil {
-			return nil, err
-		}
-		for _, grp := range f.Groups {
-			if err := in.groupExists(ctx, grp); err != nil {
-				return nil, fmt.Errorf("granular marking names sharing group %q: %w", grp, err)
-			}
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return p
 }
 
 // groupExists checks a sharing group named by a distribution marking.
@@ -472,51 +487,6 @@ func (in *Ingester) groupExists(ctx context.Context, id string) error {
 	return nil
 }
 
-// marking returns the body of a marking definition the node knows (seen in
-// a stream or stored), or nil if it knows none.
-func (in *Ingester) marking(ctx context.Context, id string, local map[string][]byte) ([]byte, error) {
-	if _, ok := stix.TLPOf(id); ok {
-		return nil, nil // built in
-	}
-	in.mu.Lock()
-	b, ok := in.markings[id]
-	in.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	v, err := in.st.Current(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return local[id], nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Only stored definitions are cached across calls: they are immutable,
-	// while one seen in a stream may yet be refused by the store.
-	in.mu.Lock()
-	in.markings[id] = v.Body
-	in.mu.Unlock()
-	return v.Body, nil
-}
-
-// withCreator returns o with created_by_ref set, re-validated and
-// canonicalised.
-func withCreator(o *stix.Object, identity string) (*stix.Object, error) {
-	if identity == "" {
-		return o, fmt.Errorf("%s: created_by_ref is absent and the writer has no identity to set", o.ID)
-	}
-	var m map[string]jsontext.Value
-	if err := json.Unmarshal(o.Canonical, &m); err != nil {
-		return o, err
-	}
-	m["created_by_ref"] = jsontext.Value(`"` + identity + `"`)
-	b, err := json.Marshal(m, json.Deterministic(true))
-	if err != nil {
-		return o, err
-	}
-	return stix.Parse(b)
-}
-
 // idOf recovers the object id a validation error names, if any.
 func idOf(err error) string {
 	var ve *stix.ValidationError
@@ -530,10 +500,14 @@ func idOf(err error) string {
 	return ""
 }
 
-func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection string, b []pending, sum *Summary, report func(Item)) error {
+func (in *Ingester) store(ctx context.Context, rec *audit.Record, keep bool, collection string, b []pending, sum *Summary, report func(Item)) error {
+	dup, err := in.duplicates(ctx, collection, b)
+	if err != nil {
+		return fmt.Errorf("storing objects %d..%d: %w", b[0].item.Index, b[len(b)-1].item.Index, err)
+	}
 	vs := make([]store.Version, 0, len(b))
 	for _, p := range b {
-		if p.ok {
+		if p.ok && p.deny == nil {
 			vs = append(vs, p.v)
 		}
 	}
@@ -567,10 +541,24 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 			return fmt.Errorf("store returned %d results for %d versions", len(res), len(vs))
 		}
 	}
+	var kept map[int]int64
+	if keep {
+		var err error
+		if kept, err = in.keepStored(ctx, rec, collection, vs, res); err != nil {
+			return err
+		}
+	}
 	j := 0
 	for _, p := range b {
 		it := p.item
-		if p.ok {
+		switch {
+		case p.ok && p.deny != nil:
+			if ref, ok := dup[p.v.Key()]; ok && ref.hash == p.v.Hash {
+				it.Outcome, it.Ref = Duplicate, ref.ref
+			} else {
+				it.Outcome, it.Err = Rejected, p.deny
+			}
+		case p.ok:
 			r := res[j]
 			j++
 			it.Ref = r.Ref
@@ -581,7 +569,14 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 				it.Outcome = Duplicate
 			default:
 				it.Outcome = Rejected
-				it.Err = fmt.Errorf("%s: %w", it.ID, r.Err)
+				it.Err = r.Err
+				if !strings.HasPrefix(r.Err.Error(), it.ID) {
+					it.Err = fmt.Errorf("%s: %w", it.ID, r.Err)
+				}
+				if ref, ok := kept[j-1]; ok {
+					it.Outcome, it.Ref, it.Kept = Duplicate, ref, true
+					sum.Kept++
+				}
 			}
 		}
 		switch it.Outcome {
@@ -599,7 +594,116 @@ func (in *Ingester) store(ctx context.Context, rec *audit.Record, collection str
 			report(it)
 		}
 	}
-	return nil
+	if err := in.listMarkings(ctx, rec, collection, vs, res); err != nil {
+		return err
+	}
+	if err := in.recordRelations(ctx, vs, res); err != nil {
+		return err
+	}
+	return in.resolveAwaiting(ctx, b, res)
+}
+
+// keepStored lists in the collection the stored versions that versions of
+// vs conflicted with (same id and version, other content), and returns
+// their refs by index in res. The stored version is found as the object's
+// current one; a conflict with an older version stays a rejection.
+func (in *Ingester) keepStored(ctx context.Context, rec *audit.Record, collection string, vs []store.Version, res []store.Result) (map[int]int64, error) {
+	var idx []int
+	var cur []store.Version
+	for i, r := range res {
+		if r.Outcome != store.Rejected || !errors.Is(r.Err, store.ErrConflict) {
+			continue
+		}
+		c, err := in.st.Current(ctx, vs[i].ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		vt := vs[i].Modified
+		if vt.IsZero() {
+			vt = vs[i].Created
+		}
+		if !c.VersionTime.Equal(vt) {
+			continue
+		}
+		idx, cur = append(idx, i), append(cur, c)
+	}
+	if len(cur) == 0 {
+		return nil, nil
+	}
+	var record func([]store.Result) []audit.Record
+	if rec != nil {
+		record = func(rs []store.Result) []audit.Record {
+			r := *rec
+			r.Objects = nil
+			if r.Collection == "" {
+				r.Collection = collection
+			}
+			for i, o := range rs {
+				if o.Outcome == store.Added || o.Outcome == store.Duplicate {
+					r.Objects = append(r.Objects, cur[i].Key())
+				}
+			}
+			if len(r.Objects) == 0 {
+				return nil
+			}
+			return []audit.Record{r}
+		}
+	}
+	rs, err := in.st.PutAudited(ctx, collection, cur, record)
+	if err != nil {
+		return nil, fmt.Errorf("listing stored versions kept: %w", err)
+	}
+	out := map[int]int64{}
+	for k, r := range rs {
+		if r.Outcome == store.Added || r.Outcome == store.Duplicate {
+			out[idx[k]] = r.Ref
+		}
+	}
+	return out, nil
+}
+
+// stored is what duplicates reports of a version in a collection.
+type stored struct {
+	hash [32]byte
+	ref  int64
+}
+
+// duplicates finds, for the objects of b the writer may not store, the
+// versions of their ids already in the collection, by version key: an
+// exact duplicate among them is a success before any authorisation. One
+// query for the batch; none when every object is authorised.
+func (in *Ingester) duplicates(ctx context.Context, collection string, b []pending) (map[string]stored, error) {
+	var ids []string
+	for _, p := range b {
+		if p.ok && p.deny != nil && !slices.Contains(ids, p.v.ID) {
+			ids = append(ids, p.v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := map[string]stored{}
+	q := store.Query{Collection: collection, IDs: ids, Versions: store.VersionFilter{All: true}, NoBody: true, Limit: 1000}
+	for {
+		pg, err := in.st.Query(ctx, q)
+		if errors.Is(err, store.ErrNotFound) {
+			return out, nil // no such collection: nothing is a duplicate
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range pg.Versions {
+			v := &pg.Versions[i]
+			out[v.Key()] = stored{hash: v.Hash, ref: v.Ref}
+		}
+		if !pg.More {
+			return out, nil
+		}
+		q.After = pg.Last
+	}
 }
 
 // checkPattern returns warnings about an indicator's STIX pattern: one that

@@ -89,7 +89,7 @@ func TestOwnership(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"creator set when absent, then versioned by its owner", []step{
+		{"no creator stays absent; versioned by its submitter", []step{
 			{a, indicator(1, 0, ""), ingest.Added, nil},
 			{a, indicator(1, 1, createdBy("a")), ingest.Added, nil},
 			{a, indicator(1, 1, createdBy("a")), ingest.Duplicate, nil},
@@ -112,8 +112,17 @@ func TestOwnership(t *testing.T) {
 		}},
 		{"an exact duplicate is a success whoever sends it", []step{
 			{relay, indicator(1, 0, createdBy("a")), ingest.Added, nil},
-			{b, indicator(1, 0, createdBy("a")), ingest.Rejected, ingest.ErrNotCreator},
+			{b, indicator(1, 0, createdBy("a")), ingest.Duplicate, nil},
 			{relay, indicator(1, 0, createdBy("a")), ingest.Duplicate, nil},
+			{b, indicator(1, 1, createdBy("a")), ingest.Rejected, ingest.ErrNotCreator},
+		}},
+		{"an object without a creator does not block the genuine one", []step{
+			// An organisation posts someone else's object, which names no
+			// creator: it is stored as sent, so the same object relayed
+			// later is an exact duplicate, not a conflict.
+			{a, indicator(1, 0, ""), ingest.Added, nil},
+			{relay, indicator(1, 0, ""), ingest.Duplicate, nil},
+			{b, indicator(1, 0, ""), ingest.Duplicate, nil},
 		}},
 		{"owner revokes; nothing after", []step{
 			{a, indicator(1, 0, ""), ingest.Added, nil},
@@ -130,6 +139,27 @@ func TestOwnership(t *testing.T) {
 			db := open(t)
 			run(t, ingest.New(db, 0), tc.steps)
 		})
+	}
+}
+
+// TestStoredAsSent: an organisation's object without created_by_ref is
+// stored exactly as sent; its submitter is metadata beside it.
+func TestStoredAsSent(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	// In canonical (RFC 8785) member order, as the store keeps it.
+	body := `{"created":"2017-05-31T21:31:43.540Z","id":"intrusion-set--68ba94ab-78b8-43e7-83e2-aed3466882c6",` +
+		`"modified":"2024-04-11T00:00:00.000Z","name":"APT-X","spec_version":"2.1","type":"intrusion-set"}`
+	run(t, ingest.New(db, 0), []step{{writer("a"), body, ingest.Added, nil}})
+	v, err := db.Current(ctx, "intrusion-set--68ba94ab-78b8-43e7-83e2-aed3466882c6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(v.Body) != body {
+		t.Errorf("stored %s\nsent   %s", v.Body, body)
+	}
+	if v.Submitter != "a" {
+		t.Errorf("submitter %q, want a", v.Submitter)
 	}
 }
 
@@ -203,9 +233,10 @@ func TestAnonymous(t *testing.T) {
 		r       policy.Reader
 		creator map[string]string // object n -> created_by_ref served
 	}{
-		{"submitter", policy.Reader{User: "u", Org: "a"}, map[string]string{"1": ident, "2": ident, "3": account.Org{ID: "b"}.IdentityID()}},
-		{"other organisation", policy.Reader{User: "v", Org: "b"}, map[string]string{"1": node, "2": node, "3": account.Org{ID: "b"}.IdentityID()}},
-		{"partner node", policy.Reader{Peer: "jp"}, map[string]string{"1": node}},
+		// Objects 1 and 3 name no creator, and are served as sent.
+		{"submitter", policy.Reader{User: "u", Org: "a"}, map[string]string{"1": "", "2": ident, "3": ""}},
+		{"other organisation", policy.Reader{User: "v", Org: "b"}, map[string]string{"1": "", "2": node, "3": ""}},
+		{"partner node", policy.Reader{Peer: "jp"}, map[string]string{"1": ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,5 +416,44 @@ func TestAuditedBatches(t *testing.T) {
 	want := [][]string{{name(1), name(2)}, {name(3)}, {name(1)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestKeepStored: with KeepStored, a version already stored with other
+// content is reported as a duplicate that was kept, and the stored content
+// is listed in the collection; without it, the object is refused.
+func TestKeepStored(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	const other = "9b3c2f1e-0000-4000-8000-000000000002"
+	must(t, db.CreateCollection(ctx, store.Collection{ID: other, Alias: "other", Title: "other"}))
+	first := indicator(1, 0, `,"name":"as first published"`)
+	second := indicator(1, 0, `,"name":"as published again"`)
+	if _, err := ingest.New(db, 0).Objects(ctx, coll, [][]byte{[]byte(first)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		keep bool
+		want ingest.Outcome
+		rows int
+	}{{false, ingest.Rejected, 0}, {true, ingest.Duplicate, 1}} {
+		t.Run(fmt.Sprint("keep=", tc.keep), func(t *testing.T) {
+			w := ingest.Operator
+			w.KeepStored = tc.keep
+			sum, err := ingest.New(db, 0, ingest.WithWriter(w)).Stream(ctx, other, strings.NewReader(second), func(it ingest.Item) {
+				if it.Outcome != tc.want || it.Kept != tc.keep || !errors.Is(it.Err, store.ErrConflict) {
+					t.Errorf("%v kept=%v err=%v", it.Outcome, it.Kept, it.Err)
+				}
+			})
+			must(t, err)
+			if tc.keep && (sum.Kept != 1 || sum.Duplicate != 1 || sum.Rejected != 0) {
+				t.Errorf("summary %+v", sum)
+			}
+			p, err := db.Query(ctx, store.Query{Collection: other, Limit: 10})
+			must(t, err)
+			if len(p.Versions) != tc.rows || tc.rows == 1 && !strings.Contains(string(p.Versions[0].Body), "as first published") {
+				t.Errorf("collection holds %d rows: %v", len(p.Versions), p.Versions)
+			}
+		})
 	}
 }

@@ -111,6 +111,9 @@ type Index struct {
 	bg sync.WaitGroup
 
 	hist *history
+
+	// warnDropped counts hits the warninglist dropped.
+	warnDropped atomic.Int64
 }
 
 // Indicator is what the index needs of a STIX indicator of pattern_type
@@ -167,6 +170,9 @@ type IndexStats struct {
 	// NeverMatch counts evaluable patterns that no observation can
 	// satisfy, such as [x:y IN ()].
 	NeverMatch int
+	// WarninglistDropped counts the hits dropped since the index was made
+	// because every value behind them is on the warninglist.
+	WarninglistDropped int64
 	// NotEvaluable counts patterns that failed to parse or compile.
 	NotEvaluable int
 	// MultiObservation counts patterns with more than one observation
@@ -451,7 +457,7 @@ func (ix *Index) mergeLocked() {
 func (ix *Index) Stats() IndexStats {
 	s := ix.snap.Load()
 	forms, multi := s.base.forms, s.base.multiObs
-	st := IndexStats{ExactKeys: s.base.keys, Prefixes: s.base.prefixes}
+	st := IndexStats{ExactKeys: s.base.keys, Prefixes: s.base.prefixes, WarninglistDropped: ix.warnDropped.Load()}
 	if s.over != nil {
 		for f, n := range s.over.forms {
 			forms[f] += n

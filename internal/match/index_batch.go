@@ -151,7 +151,7 @@ func (ix *Index) MatchAll(obs []Observation, at []time.Time) [][]Hit {
 	states := make([]matchState, len(obs))
 	group := make([]*matchState, len(obs))
 	for i := range obs {
-		states[i] = matchState{s: s, ob: &obs[i], now: nanos(at[i], math.MinInt64+1), group: group, k: int32(i)}
+		states[i] = matchState{s: s, ob: &obs[i], now: nanos(at[i], math.MinInt64+1), group: group, k: int32(i), drops: &ix.warnDropped}
 		group[i] = &states[i]
 	}
 	var pr prober

@@ -36,7 +36,7 @@ func (ix *Index) Observe(ob *Observation, at time.Time) []Hit {
 		return nil
 	}
 	var pr prober
-	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1), rel: true}
+	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1), rel: true, drops: &ix.warnDropped}
 	st.walk(&pr)
 	pr.flush(&st, nil)
 	hits := st.hits(ix.cfg.wl)

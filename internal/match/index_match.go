@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/setu-cti/setu/internal/stix/pattern"
@@ -20,7 +21,7 @@ func (ix *Index) Match(ob *Observation, at time.Time) []Hit {
 		return nil
 	}
 	var pr prober
-	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1)}
+	st := matchState{s: ix.snap.Load(), ob: ob, now: nanos(at, math.MinInt64+1), drops: &ix.warnDropped}
 	st.walk(&pr)
 	pr.flush(&st, nil)
 	return st.hits(ix.cfg.wl)
@@ -44,10 +45,12 @@ type hitVal struct {
 }
 
 type matchState struct {
-	s     *snapshot
-	ob    *Observation
-	now   int64
-	rel   bool // also collect Observe's relevant entries
+	s   *snapshot
+	ob  *Observation
+	now int64
+	rel bool // also collect Observe's relevant entries
+	// drops counts the hits the warninglist drops (nil: not counted).
+	drops *atomic.Int64
 	j     int32
 	cands []cand
 	// index finds a candidate once there are many.
@@ -390,6 +393,9 @@ func (st *matchState) hit(c *cand, wl *Warninglist) (Hit, bool) {
 		return Hit{}, false
 	}
 	if wl != nil && st.warned(wl, c, &r) {
+		if st.drops != nil {
+			st.drops.Add(1)
+		}
 		return Hit{}, false
 	}
 	return Hit{IndicatorID: e.id, Result: r}, true

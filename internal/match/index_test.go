@@ -1017,23 +1017,28 @@ func TestIndexWarninglist(t *testing.T) {
 		{ID: "name", Pattern: "[file:name LIKE '%.exe']"},
 	}, nil)
 	for _, tt := range []struct {
-		name string
-		objs []string
-		want []string
+		name    string
+		objs    []string
+		want    []string
+		dropped int64 // hits the warninglist drops
 	}{
-		{"private address", []string{`{"type":"ipv4-addr","value":"10.0.0.1"}`}, nil},
-		{"public address", []string{`{"type":"ipv4-addr","value":"8.8.8.8"}`}, []string{"net"}},
-		{"documentation domain", []string{`{"type":"domain-name","value":"www.example.com"}`}, nil},
-		{"one value not listed", []string{`{"type":"domain-name","value":"www.example.com"}`, `{"type":"domain-name","value":"evil.com"}`}, []string{"mixed"}},
-		{"through a reference", []string{`{"type":"ipv4-addr","value":"192.168.1.1"}`, `{"type":"network-traffic","dst_ref":"0","dst_port":443}`}, nil},
-		{"operator value", []string{`{"type":"file","hashes":{"MD5":"D41D8CD98F00B204E9800998ECF8427F"}}`}, nil},
-		{"bound object listed", []string{`{"type":"file","name":"a.exe","hashes":{"MD5":"d41d8cd98f00b204e9800998ecf8427e"}}`}, nil},
-		{"bound object not listed", []string{`{"type":"file","name":"a.exe","hashes":{"MD5":"00"}}`}, []string{"name"}},
+		{"private address", []string{`{"type":"ipv4-addr","value":"10.0.0.1"}`}, nil, 2},
+		{"public address", []string{`{"type":"ipv4-addr","value":"8.8.8.8"}`}, []string{"net"}, 0},
+		{"documentation domain", []string{`{"type":"domain-name","value":"www.example.com"}`}, nil, 2},
+		{"one value not listed", []string{`{"type":"domain-name","value":"www.example.com"}`, `{"type":"domain-name","value":"evil.com"}`}, []string{"mixed"}, 1},
+		{"through a reference", []string{`{"type":"ipv4-addr","value":"192.168.1.1"}`, `{"type":"network-traffic","dst_ref":"0","dst_port":443}`}, nil, 2},
+		{"operator value", []string{`{"type":"file","hashes":{"MD5":"D41D8CD98F00B204E9800998ECF8427F"}}`}, nil, 1},
+		{"bound object listed", []string{`{"type":"file","name":"a.exe","hashes":{"MD5":"d41d8cd98f00b204e9800998ecf8427e"}}`}, nil, 1},
+		{"bound object not listed", []string{`{"type":"file","name":"a.exe","hashes":{"MD5":"00"}}`}, []string{"name"}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ob := observe(t, "observed-data--1", t0, 1, tt.objs...)
+			before := ix.Stats().WarninglistDropped
 			if d := cmp.Diff(tt.want, hitIDs(ix.Match(ob, t0))); d != "" {
 				t.Errorf("Match (-want +got):\n%s", d)
+			}
+			if got := ix.Stats().WarninglistDropped - before; got != tt.dropped {
+				t.Errorf("warninglist dropped %d hits, want %d", got, tt.dropped)
 			}
 		})
 	}

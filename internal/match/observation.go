@@ -53,12 +53,30 @@ var ErrInput = errors.New("match: invalid observation input")
 // else in Setu.
 const maxSafeInteger = 1 << 53
 
-// DecodeObjects reads a STIX bundle, a JSON array of objects, or a single
-// object and returns the objects. It reads JSON strictly: duplicate member
-// names, invalid UTF-8 and integers beyond ±2^53 are errors wrapping
-// ErrInput. Numbers are kept as json.Number so that integers compare
-// exactly.
+// DecodeObjects reads a STIX bundle, a JSON array of objects or bundles, or
+// a single object and returns the objects, bundles' objects in place of
+// the bundles. It reads JSON strictly: duplicate member names, invalid
+// UTF-8 and integers beyond ±2^53 are errors wrapping ErrInput. Numbers
+// are kept as json.Number so that integers compare exactly.
 func DecodeObjects(data []byte) ([]map[string]any, error) {
+	groups, err := DecodeGroups(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out, nil
+}
+
+// DecodeGroups is DecodeObjects keeping each bundle's objects apart: the
+// references of an observed-data resolve among the objects of its own
+// bundle. Every input form of the OASIS reference matcher is read — a
+// JSON list of observed-data (2.0 or 2.1), a JSON list of bundles, a
+// single observed-data — as well as one bundle. Objects outside any bundle
+// form one group, first.
+func DecodeGroups(data []byte) ([][]map[string]any, error) {
 	d := jsontext.NewDecoder(bytes.NewReader(data))
 	v, err := decodeValue(d)
 	if err != nil {
@@ -72,27 +90,40 @@ func DecodeObjects(data []byte) ([]map[string]any, error) {
 	case []any:
 		list = t
 	case map[string]any:
-		if t["type"] == "bundle" {
-			objs, ok := t["objects"].([]any)
-			if !ok && t["objects"] != nil {
-				return nil, fmt.Errorf("%w: bundle objects is not a list", ErrInput)
-			}
-			list = objs
-		} else {
-			list = []any{t}
-		}
+		list = []any{t}
 	default:
 		return nil, fmt.Errorf("%w: expected a bundle, a list or an object", ErrInput)
 	}
-	out := make([]map[string]any, 0, len(list))
+	loose := []map[string]any{}
+	var bundles [][]map[string]any
 	for i, o := range list {
 		m, ok := o.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%w: item %d is not an object", ErrInput, i)
+			return nil, fmt.Errorf("%w: item %d is not an object", ErrInput, i+1)
 		}
-		out = append(out, m)
+		if m["type"] != "bundle" {
+			loose = append(loose, m)
+			continue
+		}
+		objs, ok := m["objects"].([]any)
+		if !ok && m["objects"] != nil {
+			return nil, fmt.Errorf("%w: item %d: bundle objects is not a list", ErrInput, i+1)
+		}
+		g := make([]map[string]any, 0, len(objs))
+		for j, x := range objs {
+			xm, ok := x.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("%w: item %d: bundle object %d is not an object", ErrInput, i+1, j+1)
+			}
+			g = append(g, xm)
+		}
+		bundles = append(bundles, g)
 	}
-	return out, nil
+	var out [][]map[string]any
+	if len(loose) > 0 {
+		out = append(out, loose)
+	}
+	return append(out, bundles...), nil
 }
 
 // decodeValue reads one JSON value as maps, slices, strings, bools, nil

@@ -1,11 +1,13 @@
 package policy
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/setu-cti/setu/internal/stix"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 // TestAudienceCoversDecide checks the index contract on random facts and
@@ -83,5 +85,26 @@ func TestFactsEncoding(t *testing.T) {
 	}
 	if d := (Config{}).Decide(Reader{User: "x", Org: "o"}, DecodeFacts([]byte("{"), "s")); d.Allow {
 		t.Error("unreadable facts allowed a reader")
+	}
+}
+
+// TestUnresolvedMarker: encoded facts hold the marker the store indexes
+// exactly when they name a marking the node could not interpret, on the
+// object or on part of it.
+func TestUnresolvedMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    Facts
+		want bool
+	}{
+		{"none", Facts{Submitter: "a", TLP: stix.TLPLevelGreen}, false},
+		{"unknown", Facts{Submitter: "a", Unknown: []string{"marking-definition--x"}}, true},
+		{"granular unknown", Facts{Submitter: "a", Granular: []Facts{{Unknown: []string{"marking-definition--x"}}}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bytes.Contains(tc.f.Encode(), []byte(store.UnresolvedMarker)); got != tc.want {
+				t.Errorf("%s holds the marker: %v, want %v", tc.f.Encode(), got, tc.want)
+			}
+		})
 	}
 }

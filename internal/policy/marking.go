@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -181,4 +182,79 @@ func Interpret(id string, body []byte) (Marking, error) {
 		return Marking{Kind: KindDistribution, Distribution: d}, nil
 	}
 	return Marking{}, fmt.Errorf("marking %s: definition type %q is not implemented by this node", id, md.DefinitionType)
+}
+
+// wellKnown maps the ids of the distribution markings every node derives
+// alike (every fixed scope, and residency in each possible country code)
+// to their definitions.
+var wellKnown = sync.OnceValue(func() map[string][]byte {
+	var ds []Distribution
+	for _, sc := range Scopes {
+		if sc != ScopeGroup {
+			ds = append(ds, Distribution{Scope: sc})
+		}
+	}
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			ds = append(ds, Distribution{Resident: string([]rune{a, b})})
+		}
+	}
+	m := make(map[string][]byte, len(ds))
+	for _, d := range ds {
+		b, err := d.MarkingDefinition()
+		if err != nil {
+			panic(err) // the table above holds only valid distributions
+		}
+		m[d.MarkingID()] = b
+	}
+	return m
+})
+
+// WellKnown returns the definition of id when it is a Setu distribution
+// marking that needs no registry to be derived — a fixed scope (org,
+// community, partners, nodes, public) or residency in a country — and
+// nil otherwise. Such definitions are the same bytes on every node, so an
+// object may name one without sending it.
+func WellKnown(id string) []byte { return wellKnown()[id] }
+
+// Describe says what a marking definition means to this node: a kind
+// (tlp, statement, distribution, group, recipients, residency, or other
+// for one the node does not interpret) and a few words.
+func Describe(id string, body []byte) (kind, meaning string) {
+	m, err := Interpret(id, body)
+	switch {
+	case err != nil:
+		return "other", "not interpreted by this node: only the submitter reads objects marked with it"
+	case m.Kind == KindTLP:
+		if strings.Contains(string(body), `"definition_type":"tlp"`) {
+			return "tlp", m.TLP.String() + " (TLP 1.0)"
+		}
+		return "tlp", m.TLP.String()
+	case m.Kind == KindStatement:
+		var s struct {
+			Definition struct {
+				Statement string `json:"statement"`
+			} `json:"definition"`
+		}
+		json.Unmarshal(body, &s)
+		return "statement", s.Definition.Statement
+	}
+	d := m.Distribution
+	switch {
+	case d.Resident != "":
+		return "residency", "resident in " + d.Resident + ": never leaves it"
+	case len(d.Recipients) > 0:
+		return "recipients", "TLP:RED recipients " + strings.Join(d.Recipients, ", ")
+	case d.Scope == ScopeGroup:
+		return "group", "distributed to sharing group " + d.Group
+	}
+	return "distribution", "distributed to " + scopeWords[d.Scope]
+}
+
+var scopeWords = map[Scope]string{
+	ScopeOrg:       "its submitting organisation only",
+	ScopeCommunity: "this node's community",
+	ScopePartners:  "this node and its partner nodes (one hop)",
+	ScopeNodes:     "all nodes",
+	ScopePublic:    "everyone",
 }

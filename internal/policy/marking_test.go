@@ -129,3 +129,38 @@ func TestResidencyMarking(t *testing.T) {
 		}
 	}
 }
+
+// TestWellKnown: the markings every node derives alike are found by id,
+// with their exact definitions; those that need a registry are not.
+func TestWellKnown(t *testing.T) {
+	for _, tc := range []struct {
+		d    Distribution
+		want bool
+	}{
+		{Distribution{Scope: ScopeOrg}, true},
+		{Distribution{Scope: ScopeCommunity}, true},
+		{Distribution{Scope: ScopePartners}, true},
+		{Distribution{Scope: ScopeNodes}, true},
+		{Distribution{Scope: ScopePublic}, true},
+		{Distribution{Resident: "IN"}, true},
+		{Distribution{Resident: "ZZ"}, true},
+		{Distribution{Scope: ScopeGroup, Group: "g"}, false},
+		{Distribution{Recipients: []string{"org:a"}}, false},
+	} {
+		t.Run(tc.d.key(), func(t *testing.T) {
+			got := WellKnown(tc.d.MarkingID())
+			if (got != nil) != tc.want {
+				t.Fatalf("WellKnown: %s, want found %v", got, tc.want)
+			}
+			if tc.want {
+				def, err := tc.d.MarkingDefinition()
+				if err != nil || string(def) != string(got) {
+					t.Errorf("definition %s, want %s (%v)", got, def, err)
+				}
+			}
+		})
+	}
+	if WellKnown("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9") != nil {
+		t.Error("a TLP marking is built in, not a distribution")
+	}
+}

@@ -127,6 +127,10 @@ type Facts struct {
 	// object: this node never serves an altered body under the object's id,
 	// so rather than strip the marked properties it withholds the object.
 	Granular []Facts `json:",omitempty"`
+	// Assigned is the handling the submitter assigned at ingest (see
+	// Handling), already applied to the fields above; kept so that it
+	// applies again whenever they are computed again.
+	Assigned *Handling `json:",omitempty"`
 }
 
 // Decision is the answer for one reader and one object.

@@ -71,7 +71,7 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request, p store.Principa
 		return err
 	}
 	o := account.Org{ID: in.ID, Name: in.Name, Country: in.Country, Kind: account.Kind(in.Kind),
-		Sectors: in.Sectors, Created: a.cfg.Now().UTC(), Anonymous: in.Anonymous}
+		Sectors: in.Sectors, Created: a.cfg.Now().UTC(), Anonymous: in.Anonymous, Identity: account.NewIdentityID()}
 	if err := o.Validate(); err != nil {
 		return err
 	}

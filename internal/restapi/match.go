@@ -58,7 +58,7 @@ type matchResponse struct {
 // its own. With ?report=true (not for read-only users), the hits are
 // recorded as sightings of the caller's organisation, aggregated per
 // indicator and day, in the collection named by ?collection= (default
-// "default"), through the write path as that organisation.
+// "shared"), through the write path as that organisation.
 func (a *API) matchObservations(w http.ResponseWriter, r *http.Request, p store.Principal) error {
 	if a.cfg.Detect == nil {
 		return &apiError{http.StatusServiceUnavailable, "matching is not enabled on this node"}
@@ -188,7 +188,7 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 	ctx := r.Context()
 	name := r.URL.Query().Get("collection")
 	if name == "" {
-		name = "default"
+		name = "shared"
 	}
 	c, err := a.cfg.DB.Collection(ctx, name)
 	if err != nil {
@@ -203,7 +203,7 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 	if err != nil {
 		return 0, err
 	}
-	in := ingest.New(a.cfg.DB, 0, ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB))
+	in := a.ingester()
 	wr := ingest.Writer{Org: p.Org.ID, Identity: p.Org.IdentityID(), Anonymous: p.Org.Anonymous}
 	if a.cfg.Audit != nil {
 		// Recorded with the sightings, in their transaction.

@@ -1,6 +1,7 @@
 // Package restapi is Setu's management API for the UI and automation: JSON
 // over HTTP under /manage/v1/, authenticated like TAXII (HTTP Basic with an
-// API token, or Bearer).
+// API token, or Bearer), and described by the OpenAPI 3.1 document served
+// at /manage/v1/openapi.json.
 //
 // Node admins manage everything; an organisation's org-admins manage their
 // own organisation's users and tokens, except node admins who belong to it
@@ -10,6 +11,7 @@
 package restapi
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,9 +26,22 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/authn"
 	"github.com/setu-cti/setu/internal/detect"
+	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/store"
 )
+
+// openAPI is the API's OpenAPI 3.1 document, served at Prefix+"openapi.json"
+// to anyone (it describes the API, not the node's data); a test checks
+// that it describes exactly the routes New registers.
+//
+//go:embed openapi.json
+var openAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+}
 
 // Prefix is where the API is mounted.
 const Prefix = "/manage/v1/"
@@ -51,6 +66,10 @@ type Config struct {
 	Detect *detect.Engine
 	// Policy is the node's policy configuration, for what the API writes.
 	Policy policy.Config
+	// NodeIdentity is the node's STIX identity id, named as creator in
+	// the released body of an anonymous organisation's objects (see
+	// ingest.WithNodeIdentity); empty: ingest's default.
+	NodeIdentity string
 }
 
 // API is the management handler.
@@ -90,6 +109,10 @@ func New(cfg Config) *API {
 	m.HandleFunc("PUT "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(true)))
 	m.HandleFunc("DELETE "+Prefix+"groups/{id}/members/{member}", a.authed(a.setMember(false)))
 	m.HandleFunc("POST "+Prefix+"match", a.authed(a.matchObservations))
+	m.HandleFunc("GET "+Prefix+"markings", a.authed(a.listMarkings))
+	m.HandleFunc("POST "+Prefix+"markings", a.authed(a.createMarking))
+	m.HandleFunc("POST "+Prefix+"collections/{id}/objects", a.authed(a.importObjects))
+	m.HandleFunc("GET "+Prefix+"openapi.json", serveOpenAPI)
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, errNotFound) })
 	a.mux = m
 	return a
@@ -107,6 +130,15 @@ func (e *apiError) Error() string { return e.msg }
 
 func bad(format string, args ...any) error {
 	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// ingester is the write path as the API uses it.
+func (a *API) ingester(opts ...ingest.Option) *ingest.Ingester {
+	opts = append([]ingest.Option{ingest.WithPolicy(a.cfg.Policy), ingest.WithGroups(a.cfg.DB)}, opts...)
+	if a.cfg.NodeIdentity != "" {
+		opts = append(opts, ingest.WithNodeIdentity(a.cfg.NodeIdentity))
+	}
+	return ingest.New(a.cfg.DB, 0, opts...)
 }
 
 var (

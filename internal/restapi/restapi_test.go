@@ -507,9 +507,14 @@ func TestManage(t *testing.T) {
 		if r.status != http.StatusCreated {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
-		want := account.Org{ID: "mea", Name: "Ministry", Country: "IN", Kind: account.Government,
-			Sectors: []string{"government"}, Created: t0}
 		got := decode[orgOut](t, r)
+		// The identity id is the organisation's own, made when it was
+		// created, not derived from its id.
+		if !strings.HasPrefix(got.IdentityID, "identity--") || got.IdentityID == (account.Org{ID: "mea"}).IdentityID() {
+			t.Errorf("identity id %q", got.IdentityID)
+		}
+		want := account.Org{ID: "mea", Name: "Ministry", Country: "IN", Kind: account.Government,
+			Sectors: []string{"government"}, Created: t0, Identity: got.IdentityID}
 		if diff := cmp.Diff(orgOut{ID: "mea", Name: "Ministry", Country: "IN", Kind: "government",
 			Sectors: []string{"government"}, IdentityID: want.IdentityID(), Created: t0.Format(time.RFC3339)}, got); diff != "" {
 			t.Errorf("reply (-want +got):\n%s", diff)

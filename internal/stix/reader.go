@@ -17,13 +17,14 @@ import (
 // and keeps returning the same error.
 type FrameError struct {
 	Offset      int64
+	Line        int // 1-based line of Offset
 	Index       int
 	Recoverable bool
 	Err         error
 }
 
 func (e *FrameError) Error() string {
-	return fmt.Sprintf("stix: malformed stream at byte %d (object %d): %v", e.Offset, e.Index, e.Err)
+	return fmt.Sprintf("malformed JSON at line %d (byte %d, object %d): %v", e.Line, e.Offset, e.Index+1, e.Err)
 }
 
 func (e *FrameError) Unwrap() error { return e.Err }
@@ -59,6 +60,10 @@ type Reader struct {
 
 	lineOff int64 // stream offset of the next NDJSON line
 
+	lc     *lineCounter
+	line   int // 1-based line where the last object returned starts
+	lineNo int // NDJSON: the line number of the next line
+
 	tailType   string // the bundle's type, when it came after objects
 	typeBefore string // type seen before the objects array
 }
@@ -84,8 +89,46 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 
 // NewReader returns a Reader of r. It buffers r itself.
 func NewReader(r io.Reader) *Reader {
-	src := &recorder{r: r, rec: true}
-	return &Reader{src: src, d: jsontext.NewDecoder(src, lenient...)}
+	lc := &lineCounter{r: r}
+	src := &recorder{r: lc, rec: true}
+	return &Reader{src: src, lc: lc, d: jsontext.NewDecoder(src, lenient...)}
+}
+
+// Line is the 1-based line of the stream on which the object (or the bad
+// NDJSON line) Next last returned starts.
+func (r *Reader) Line() int { return r.line }
+
+// lineCounter counts the lines of what is read through it, keeping only the
+// positions of newlines not yet asked about: the positions asked about
+// only grow, so memory stays within what the decoder buffers.
+type lineCounter struct {
+	r    io.Reader
+	off  int64   // bytes read so far
+	nl   []int64 // offsets of newlines at or after the last position asked
+	base int     // newlines before them
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			c.nl = append(c.nl, c.off+int64(i))
+		}
+	}
+	c.off += int64(n)
+	return n, err
+}
+
+// lineAt returns the 1-based line of the byte at offset pos, which must
+// not be before a position asked about earlier.
+func (c *lineCounter) lineAt(pos int64) int {
+	k := 0
+	for k < len(c.nl) && c.nl[k] < pos {
+		k++
+	}
+	c.base += k
+	c.nl = c.nl[:copy(c.nl, c.nl[k:])]
+	return c.base + 1
 }
 
 // Next returns the next object's raw bytes (a copy the caller may keep) and
@@ -128,6 +171,7 @@ func (r *Reader) Next() (raw []byte, index int, err error) {
 			if err != nil {
 				return nil, r.index, r.fatal(err)
 			}
+			r.line = r.lc.lineAt(r.d.InputOffset() - int64(len(v)))
 			return r.yield(v)
 		case stBundleTail:
 			for r.d.PeekKind() == '"' {
@@ -164,6 +208,7 @@ func (r *Reader) Next() (raw []byte, index int, err error) {
 			}
 			// More follows the first value: the rest is NDJSON.
 			r.lineOff = r.d.InputOffset()
+			r.lineNo = r.lc.lineAt(r.lineOff)
 			rest := bytes.Clone(r.d.UnreadBuffer())
 			r.lines = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), r.src.r), 64<<10)
 			r.state = stLines
@@ -190,7 +235,8 @@ func (r *Reader) fatal(err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	r.err = &FrameError{Offset: off, Index: r.index, Err: err}
+	r.line = r.lc.lineAt(max(off, 0))
+	r.err = &FrameError{Offset: off, Line: r.line, Index: r.index, Err: err}
 	r.state = stDone
 	return r.err
 }
@@ -258,6 +304,7 @@ func (r *Reader) start() ([]byte, error) {
 	}
 	obj := r.src.buf[start:end]
 	r.src.rec, r.src.buf = false, nil
+	r.line = r.lc.lineAt(start)
 	return obj, nil
 }
 
@@ -266,6 +313,10 @@ func (r *Reader) nextLine() ([]byte, int, error) {
 		line, err := r.lines.ReadBytes('\n')
 		off := r.lineOff
 		r.lineOff += int64(len(line))
+		no := r.lineNo
+		if len(line) > 0 {
+			r.lineNo++
+		}
 		if err != nil && err != io.EOF {
 			return nil, r.index, r.fatalLine(off, err)
 		}
@@ -279,6 +330,7 @@ func (r *Reader) nextLine() ([]byte, int, error) {
 		}
 		i := r.index
 		r.index++
+		r.line = no
 		check := jsontext.Value(bytes.Clone(v))
 		if cerr := check.Compact(); cerr != nil {
 			off += int64(bytes.Index(line, v[:1]))
@@ -286,14 +338,14 @@ func (r *Reader) nextLine() ([]byte, int, error) {
 			if errors.As(cerr, &se) {
 				off += se.ByteOffset
 			}
-			return nil, i, &FrameError{Offset: off, Index: i, Recoverable: true, Err: cerr}
+			return nil, i, &FrameError{Offset: off, Line: no, Index: i, Recoverable: true, Err: cerr}
 		}
 		return v, i, nil
 	}
 }
 
 func (r *Reader) fatalLine(off int64, err error) error {
-	r.err = &FrameError{Offset: off, Index: r.index, Err: err}
+	r.err = &FrameError{Offset: off, Line: r.lineNo, Index: r.index, Err: err}
 	r.state = stDone
 	return r.err
 }

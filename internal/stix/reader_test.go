@@ -3,6 +3,7 @@ package stix
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -186,5 +187,44 @@ func TestReaderLargeSingleObject(t *testing.T) {
 	}
 	if _, err := Parse([]byte(got[0].Raw)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReaderLines: each object's line is where it starts, in every framing,
+// and a bad NDJSON line is reported at its own line.
+func TestReaderLines(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		lines []int // per object (or bad line)
+	}{
+		{"pretty bundle", "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": [\n    {\"id\": \"a\"},\n\n    {\n      \"id\": \"b\"\n    },\n    {\"id\": \"c\"}\n  ]\n}\n", []int{5, 7, 10}},
+		{"array", "[{\"id\":\"a\"},\n{\"id\":\"b\"}]", []int{1, 2}},
+		{"single object", "\n\n{\"id\":\"a\"}\n", []int{3}},
+		{"ndjson", "{\"id\":\"a\"}\n\n{\"id\":\"b\"}\n{bad\n{\"id\":\"d\"}\n", []int{1, 3, 4, 5}},
+		{"ndjson crlf", "{\"id\":\"a\"}\r\n{\"id\":\"b\"}\r\n", []int{1, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.in))
+			var got []int
+			for {
+				_, _, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				var fe *FrameError
+				if err != nil && !(errors.As(err, &fe) && fe.Recoverable) {
+					t.Fatalf("Next: %v", err)
+				}
+				if fe != nil && fe.Line != r.Line() {
+					t.Errorf("frame error at line %d, Line() %d", fe.Line, r.Line())
+				}
+				got = append(got, r.Line())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.lines) {
+				t.Errorf("lines %v, want %v", got, tc.lines)
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ const (
 	kFloat
 	kHex
 	kBinary
+	kURL // a URL (RFC 3986); absolute when prop.absolute
 	kRef
 	kStringList
 	kEnumList
@@ -41,6 +42,8 @@ type prop struct {
 	min, max float64
 	sub      *objSpec
 	exts     map[string]*objSpec // kExtensions: predefined extensions of the type
+	// absolute: a kURL value must name its scheme.
+	absolute bool
 }
 
 // objSpec describes an object type or a nested object.
@@ -106,6 +109,7 @@ func enum(vals ...string) *prop     { return &prop{kind: kEnum, enum: vals} }
 func dict() *prop                   { return &prop{kind: kDict} }
 func hashes() *prop                 { return &prop{kind: kHashes} }
 func hex() *prop                    { return &prop{kind: kHex} }
+func absURL() *prop                 { return &prop{kind: kURL, absolute: true} }
 func required(p *prop) *prop        { q := *p; q.required = true; return &q }
 func objList(s *objSpec) *prop      { return &prop{kind: kObjectList, sub: s} }
 func object(s *objSpec) *prop       { return &prop{kind: kObject, sub: s} }
@@ -138,7 +142,7 @@ var extensionTypes = []string{"new-sdo", "new-sco", "new-sro", "property-extensi
 var externalReference = withSub(sub(map[string]*prop{
 	"source_name": reqStr(),
 	"description": str(),
-	"url":         str(),
+	"url":         absURL(),
 	"hashes":      hashes(),
 	"external_id": str(),
 }), func(v *validator, p *path, m map[string]any) {

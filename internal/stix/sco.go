@@ -76,7 +76,7 @@ func initSCOs() {
 	addrRefs := refTo("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name")
 	scos := map[string]*objSpec{
 		"artifact": withExtra(sco(map[string]*prop{
-			"mime_type": str(), "payload_bin": {kind: kBinary}, "url": str(), "hashes": hashes(),
+			"mime_type": str(), "payload_bin": {kind: kBinary}, "url": absURL(), "hashes": hashes(),
 			"encryption_algorithm": enum("AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated"),
 			"decryption_key":       str(),
 		}), all(notBoth("payload_bin", "url"), func(v *validator, m map[string]any) {
@@ -189,7 +189,7 @@ func initSCOs() {
 			"name": reqStr(), "cpe": str(), "swid": str(), "languages": strList(), "vendor": str(), "version": str(),
 		}),
 		"url": sco(map[string]*prop{
-			"value": reqStr(),
+			"value": {kind: kURL, required: true},
 		}),
 		"user-account": withExtra(scoExt(sco(map[string]*prop{
 			"user_id": str(), "credential": str(), "account_login": str(), "account_type": str(),

@@ -84,11 +84,28 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, p store.Principal, 
 		s.fail(w, r, err)
 		return
 	}
-	if leased {
-		// Never blocks: the queue holds as many jobs as there are slots.
-		s.local <- localJob{st: st, body: body, raws: raws}
-	} else {
+	if !leased {
 		s.Wake()
+		s.write(w, http.StatusAccepted, wireStatus(st))
+		return
+	}
+	// Never blocks: the queue holds as many jobs as there are slots.
+	j := localJob{st: st, body: body, raws: raws, done: make(chan struct{})}
+	s.local <- j
+	// A job finished within the bound is answered with its final status,
+	// as the reference server answers complete; a larger one goes on in
+	// the background and the client polls, as TAXII provides.
+	if s.cfg.CompleteWithin > 0 {
+		t := time.NewTimer(s.cfg.CompleteWithin)
+		defer t.Stop()
+		select {
+		case <-j.done:
+			if fin, err := s.cfg.DB.Status(r.Context(), st.ID); err == nil && fin.Complete() {
+				st = fin
+			}
+		case <-t.C:
+		case <-r.Context().Done():
+		}
 	}
 	s.write(w, http.StatusAccepted, wireStatus(st))
 }
@@ -223,10 +240,16 @@ type localJob struct {
 	st   store.Status
 	body []byte
 	raws [][]byte // the pending objects, in order
+	// done, when not nil, is closed once the job is decided (or failed):
+	// the POST waiting to answer with the final status reads it then.
+	done chan struct{}
 }
 
 func (s *Server) runLocal(ctx context.Context, j localJob) {
 	defer func() { <-s.slots }()
+	if j.done != nil {
+		defer close(j.done)
+	}
 	if err := s.decide(context.WithoutCancel(ctx), j.st, j.body, j.raws); err != nil {
 		s.cfg.Log.Error("taxii job", "status", j.st.ID, "err", err)
 	}
@@ -299,6 +322,11 @@ func (s *Server) decide(ctx context.Context, st store.Status, body []byte, raws 
 		switch it.Outcome {
 		case ingest.Added:
 			added++
+			if len(it.Warnings) > 0 {
+				// Accepted with remarks (e.g. a marking this node cannot
+				// interpret yet): the status says so.
+				d.Message = storable("accepted with warnings: "+strings.Join(it.Warnings, "; "), 4096)
+			}
 			st.Successes = append(st.Successes, d)
 		case ingest.Duplicate:
 			dup++

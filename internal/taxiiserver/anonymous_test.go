@@ -21,13 +21,13 @@ func TestAnonymousSubmission(t *testing.T) {
 			must(t, w.db.SetOrgAnonymous(ctx, "a", true))
 			must(t, w.db.SetGrant(ctx, store.Grant{Collection: w.coll["rw"], Org: "b", Read: true}))
 			const id = "indicator--7a2b0c1d-0000-4000-8000-00000000a000"
-			obj := `{"type":"indicator","spec_version":"2.1","id":"` + id + `","created":"2024-01-01T00:00:00.000Z",` +
+			own := account.Org{ID: "a"}.IdentityID()
+			obj := `{"type":"indicator","spec_version":"2.1","id":"` + id + `","created_by_ref":"` + own + `","created":"2024-01-01T00:00:00.000Z",` +
 				`"modified":"2024-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'anon.example']","pattern_type":"stix",` +
 				`"valid_from":"2024-01-01T00:00:00Z","object_marking_refs":["` + stix.TLPGreen + `"]}`
 			if st := w.post("alice", "rw", obj); st.SuccessCount != 1 {
 				t.Fatalf("post: %+v", st)
 			}
-			own := account.Org{ID: "a"}.IdentityID()
 			node := account.Org{ID: account.NodeOrg}.IdentityID()
 			for _, tc := range []struct{ user, want, never string }{
 				{"alice", own, node},

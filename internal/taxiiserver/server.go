@@ -21,7 +21,9 @@
 //     collection, the reader and the match filters (never `limit`).
 //   - POST stores the envelope as a job and answers 202 with a durable status;
 //     a worker (Run) on any instance decides every object through the one
-//     write path and completes the status.
+//     write path and completes the status. A job this instance finishes
+//     within Config.CompleteWithin is answered complete, with its final
+//     status, so clients need not poll for small adds.
 //   - Errors are TAXII error messages whose http_status is the status code as
 //     a string; internal detail is logged, never shown.
 package taxiiserver
@@ -79,6 +81,12 @@ type Config struct {
 	// StatusTTL is how long finished statuses are kept (default 72h, at
 	// least the 24h the product promises).
 	StatusTTL time.Duration
+	// CompleteWithin is how long a POST waits for its objects to be
+	// decided before it answers: a job finished within it is answered
+	// with its final, complete status in the 202 (the envelope is stored
+	// as a job first either way); a larger one is answered pending and
+	// finishes in the background. Default 2s; negative: never wait.
+	CompleteWithin time.Duration
 	// Lease is how long a worker holds a POST job before another instance may
 	// take it over (default 1 minute).
 	Lease time.Duration
@@ -144,6 +152,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute
+	}
+	if cfg.CompleteWithin == 0 {
+		cfg.CompleteWithin = 2 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

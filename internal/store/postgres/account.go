@@ -54,18 +54,18 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 		sectors = []string{}
 	}
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous)
+		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous, identity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous, o.Identity)
 	if err != nil {
-		return fmt.Errorf("postgres: organisation %s: %w", o.ID, keyErr(err))
+		return fmt.Errorf("organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous`
+const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous, o.identity`
 
 func orgDest(o *account.Org, kind *string) []any {
-	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous}
+	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous, &o.Identity}
 }
 
 func scanOrg(row pgx.Row) (account.Org, error) {
@@ -83,7 +83,7 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 		return fmt.Errorf("postgres: organisation %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: organisation %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("organisation %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 func (db *DB) Org(ctx context.Context, id string) (account.Org, error) {
 	o, err := scanOrg(db.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = $1`, id))
 	if err != nil {
-		return account.Org{}, fmt.Errorf("postgres: organisation %s: %w", id, rowErr(err))
+		return account.Org{}, fmt.Errorf("organisation %s: %w", id, rowErr(err))
 	}
 	return o, nil
 }
@@ -145,7 +145,7 @@ func scanUser(row pgx.Row) (account.User, error) {
 func (db *DB) User(ctx context.Context, name string) (account.User, error) {
 	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.name = $1`, name))
 	if err != nil {
-		return account.User{}, fmt.Errorf("postgres: user %s: %w", name, rowErr(err))
+		return account.User{}, fmt.Errorf("user %s: %w", name, rowErr(err))
 	}
 	return u, nil
 }
@@ -169,7 +169,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool) e
 		return fmt.Errorf("postgres: user %s: %w", name, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
+		return fmt.Errorf("user %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -190,7 +190,7 @@ func (db *DB) CreateToken(ctx context.Context, t account.Token) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		t.ID, t.User, t.Hash[:], t.Label, t.Created, expires, t.Revoked)
 	if err != nil {
-		return fmt.Errorf("postgres: token %s of %s: %w", t.ID, t.User, keyErr(err))
+		return fmt.Errorf("token %s of %s: %w", t.ID, t.User, keyErr(err))
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (db *DB) Principal(ctx context.Context, hash [32]byte) (store.Principal, er
 		err = ts.finish(&p.Token)
 	}
 	if err != nil {
-		return store.Principal{}, fmt.Errorf("postgres: principal: %w", rowErr(err))
+		return store.Principal{}, fmt.Errorf("principal: %w", rowErr(err))
 	}
 	p.User.Role, p.User.Created = account.Role(role), utc(p.User.Created)
 	p.Org.Kind, p.Org.Created = account.Kind(kind), utc(p.Org.Created)
@@ -270,7 +270,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 		return fmt.Errorf("postgres: token %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: token %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("token %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
@@ -332,7 +332,7 @@ func (db *DB) Access(ctx context.Context, collection, org string) (store.Grant, 
 		WHERE c.pk = $1
 		GROUP BY c.id`, coll, org, store.AnyOrg).Scan(&g.Collection, &g.Read, &g.Write)
 	if err != nil {
-		return store.Grant{}, fmt.Errorf("postgres: access of %s to %s: %w", org, collection, rowErr(err))
+		return store.Grant{}, fmt.Errorf("access of %s to %s: %w", org, collection, rowErr(err))
 	}
 	return g, nil
 }

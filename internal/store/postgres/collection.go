@@ -46,7 +46,7 @@ func (db *DB) CreateCollection(ctx context.Context, c store.Collection) error {
 			return fmt.Errorf("postgres: create collection: %w", err)
 		}
 		if taken {
-			return fmt.Errorf("postgres: collection %s: %w", c.ID, store.ErrExists)
+			return fmt.Errorf("collection %s: %w", c.ID, store.ErrExists)
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO collections (id, alias, title, description, media_types, created)
@@ -74,7 +74,7 @@ func (db *DB) Collection(ctx context.Context, idOrAlias string) (store.Collectio
 	c, err := scanCollection(db.pool.QueryRow(ctx,
 		`SELECT `+collectionColumns+` FROM collections WHERE id = $1 OR alias = $1`, idOrAlias))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Collection{}, fmt.Errorf("postgres: collection %q: %w", idOrAlias, store.ErrNotFound)
+		return store.Collection{}, fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Collection{}, fmt.Errorf("postgres: collection %q: %w", idOrAlias, err)
@@ -104,7 +104,7 @@ func (db *DB) collectionKey(ctx context.Context, idOrAlias string) (int32, error
 	var k int32
 	err := db.pool.QueryRow(ctx, `SELECT pk FROM collections WHERE id = $1 OR alias = $1`, idOrAlias).Scan(&k)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("postgres: collection %q: %w", idOrAlias, store.ErrNotFound)
+		return 0, fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: collection %q: %w", idOrAlias, err)

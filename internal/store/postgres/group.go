@@ -39,7 +39,7 @@ func splitMember(m store.GroupMember) (prefix, id string, err error) {
 			return p, id, nil
 		}
 	}
-	return "", "", fmt.Errorf("postgres: group member %q is not org:ID, group:ID or peer:NAME: %w", m, store.ErrNotFound)
+	return "", "", fmt.Errorf("group member %q is not org:ID, group:ID or peer:NAME: %w", m, store.ErrNotFound)
 }
 
 // CreateGroup stores g; store.ErrExists if its id or name is the id or name
@@ -63,11 +63,11 @@ func (db *DB) CreateGroup(ctx context.Context, g store.Group) error {
 			return fmt.Errorf("postgres: create group: %w", err)
 		}
 		if taken {
-			return fmt.Errorf("postgres: group %s (%q): %w", g.ID, g.Name, store.ErrExists)
+			return fmt.Errorf("group %s (%q): %w", g.ID, g.Name, store.ErrExists)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO groups (id, name, description, created) VALUES ($1, $2, $3, $4)`,
 			g.ID, g.Name, g.Description, g.Created); err != nil {
-			return fmt.Errorf("postgres: group %s: %w", g.ID, keyErr(err))
+			return fmt.Errorf("group %s: %w", g.ID, keyErr(err))
 		}
 		return nil
 	})
@@ -86,7 +86,7 @@ func scanGroup(row pgx.Row) (store.Group, error) {
 func (db *DB) Group(ctx context.Context, idOrName string) (store.Group, error) {
 	g, err := scanGroup(db.pool.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = $1 OR name = $1`, idOrName))
 	if err != nil {
-		return store.Group{}, fmt.Errorf("postgres: group %q: %w", idOrName, rowErr(err))
+		return store.Group{}, fmt.Errorf("group %q: %w", idOrName, rowErr(err))
 	}
 	return g, nil
 }
@@ -119,20 +119,20 @@ func (db *DB) AddGroupMember(ctx context.Context, group string, member store.Gro
 			return fmt.Errorf("postgres: %s: %w", what, err)
 		}
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM groups WHERE id = $1`, group).Scan(new(int)); err != nil {
-			return fmt.Errorf("postgres: group %s: %w", group, rowErr(err))
+			return fmt.Errorf("group %s: %w", group, rowErr(err))
 		}
 		switch prefix {
 		case orgPrefix:
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM orgs WHERE id = $1`, id).Scan(new(int)); err != nil {
-				return fmt.Errorf("postgres: %s: organisation %s: %w", what, id, rowErr(err))
+				return fmt.Errorf("%s: organisation %s: %w", what, id, rowErr(err))
 			}
 		case peerPrefix:
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM peers WHERE name = $1`, id).Scan(new(int)); err != nil {
-				return fmt.Errorf("postgres: %s: peer %s: %w", what, id, rowErr(err))
+				return fmt.Errorf("%s: peer %s: %w", what, id, rowErr(err))
 			}
 		case groupPrefix:
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM groups WHERE id = $1`, id).Scan(new(int)); err != nil {
-				return fmt.Errorf("postgres: %s: group %s: %w", what, id, rowErr(err))
+				return fmt.Errorf("%s: group %s: %w", what, id, rowErr(err))
 			}
 			// group would contain itself if it is the new member or a
 			// member of it, at any depth: walk down from the new member
@@ -152,7 +152,7 @@ func (db *DB) AddGroupMember(ctx context.Context, group string, member store.Gro
 				return fmt.Errorf("postgres: %s: %w", what, err)
 			}
 			if cycle {
-				return fmt.Errorf("postgres: %s: group %s would contain itself: %w", what, group, store.ErrCycle)
+				return fmt.Errorf("%s: group %s would contain itself: %w", what, group, store.ErrCycle)
 			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO group_members (group_id, member) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
@@ -171,7 +171,7 @@ func (db *DB) RemoveGroupMember(ctx context.Context, group string, member store.
 		return fmt.Errorf("postgres: member %s of group %s: %w", member, group, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: member %s of group %s: %w", member, group, store.ErrNotFound)
+		return fmt.Errorf("member %s of group %s: %w", member, group, store.ErrNotFound)
 	}
 	return nil
 }
@@ -189,7 +189,7 @@ func (db *DB) GroupMembers(ctx context.Context, group string) ([]store.GroupMemb
 		return nil, fmt.Errorf("postgres: members of group %s: %w", group, err)
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("postgres: group %s: %w", group, store.ErrNotFound)
+		return nil, fmt.Errorf("group %s: %w", group, store.ErrNotFound)
 	}
 	var ms []store.GroupMember
 	for _, m := range found {

@@ -120,9 +120,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration, upgrade bo
 	}
 	switch {
 	case from > latest:
-		return from, from, fmt.Errorf("postgres: schema version %d, this binary knows %d: %w", from, latest, store.ErrSchemaAhead)
+		return from, from, fmt.Errorf("schema version %d, this binary knows %d: %w", from, latest, store.ErrSchemaAhead)
 	case from > 0 && from < latest && !upgrade:
-		return from, from, fmt.Errorf("postgres: schema version %d, this binary needs %d: %w", from, latest, store.ErrSchemaBehind)
+		return from, from, fmt.Errorf("schema version %d, this binary needs %d: %w", from, latest, store.ErrSchemaBehind)
 	case from == latest:
 		return from, from, nil
 	}
@@ -161,7 +161,7 @@ func migrateOne(ctx context.Context, pool *pgxpool.Pool, ms []migration) (done b
 		version = v
 		switch {
 		case v > len(ms):
-			return fmt.Errorf("postgres: schema version %d, this binary knows %d: %w", v, len(ms), store.ErrSchemaAhead)
+			return fmt.Errorf("schema version %d, this binary knows %d: %w", v, len(ms), store.ErrSchemaAhead)
 		case v == len(ms):
 			done = true
 			return nil

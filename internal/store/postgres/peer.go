@@ -24,7 +24,7 @@ func (db *DB) NodeInfo(ctx context.Context) (store.NodeInfo, error) {
 	err := db.pool.QueryRow(ctx, `SELECT name, country, created, updated FROM node_info WHERE id = 1`).
 		Scan(&n.Name, &n.Country, &n.Created, &n.Updated)
 	if err != nil {
-		return store.NodeInfo{}, fmt.Errorf("postgres: node identity: %w", rowErr(err))
+		return store.NodeInfo{}, fmt.Errorf("node identity: %w", rowErr(err))
 	}
 	n.Created, n.Updated = utc(n.Created), utc(n.Updated)
 	return n, nil
@@ -88,7 +88,7 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Created, nullTime(p.LastContact), p.Country,
 		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
-		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
+		return fmt.Errorf("peer %s: %w", p.Name, keyErr(err))
 	}
 	return nil
 }
@@ -105,10 +105,10 @@ func (db *DB) CreateOrigin(ctx context.Context, o store.Origin) error {
 		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM peers WHERE name = $1)`,
 		o.Name, o.SigningKey, o.Country, o.Created)
 	if err != nil {
-		return fmt.Errorf("postgres: origin %s: %w", o.Name, keyErr(err))
+		return fmt.Errorf("origin %s: %w", o.Name, keyErr(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: origin %s: a peer has the name: %w", o.Name, store.ErrExists)
+		return fmt.Errorf("origin %s: a peer has the name: %w", o.Name, store.ErrExists)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func (db *DB) Origin(ctx context.Context, name string) (store.Origin, error) {
 	err := db.pool.QueryRow(ctx, `SELECT signing_key, country, created FROM origins WHERE name = $1`, name).
 		Scan(&o.SigningKey, &o.Country, &o.Created)
 	if err != nil {
-		return store.Origin{}, fmt.Errorf("postgres: origin %s: %w", name, rowErr(err))
+		return store.Origin{}, fmt.Errorf("origin %s: %w", name, rowErr(err))
 	}
 	o.Created = o.Created.UTC()
 	return o, nil
@@ -154,7 +154,7 @@ func (db *DB) DeleteOrigin(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: origin %s: %w", name, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: origin %s: %w", name, store.ErrNotFound)
+		return fmt.Errorf("origin %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -165,10 +165,10 @@ func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE peers SET url = $1, cert_sha256 = $2, signing_key = $3, token = $4, country = $5 WHERE name = $6`,
 		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Country, p.Name)
 	if err != nil {
-		return fmt.Errorf("postgres: peer %s: %w", p.Name, keyErr(err))
+		return fmt.Errorf("peer %s: %w", p.Name, keyErr(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: peer %s: %w", p.Name, store.ErrNotFound)
+		return fmt.Errorf("peer %s: %w", p.Name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (db *DB) SetPeerInboundToken(ctx context.Context, name string, sum []byte) 
 		return fmt.Errorf("postgres: peer %s: %w", name, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: peer %s: %w", name, store.ErrNotFound)
+		return fmt.Errorf("peer %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -246,7 +246,7 @@ func scanPeer(row pgx.Row) (store.Peer, error) {
 func (db *DB) Peer(ctx context.Context, name string) (store.Peer, error) {
 	p, err := scanPeer(db.pool.QueryRow(ctx, `SELECT `+peerColumns+` FROM peers WHERE name = $1`, name))
 	if err != nil {
-		return store.Peer{}, fmt.Errorf("postgres: peer %s: %w", name, rowErr(err))
+		return store.Peer{}, fmt.Errorf("peer %s: %w", name, rowErr(err))
 	}
 	return p, nil
 }
@@ -286,7 +286,7 @@ func (db *DB) DeletePeer(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: peer %s: %w", name, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("postgres: peer %s: %w", name, store.ErrNotFound)
+		return fmt.Errorf("peer %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -298,7 +298,7 @@ func (db *DB) SetPeerContact(ctx context.Context, name string, t time.Time) erro
 		return fmt.Errorf("postgres: peer %s: %w", name, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: peer %s: %w", name, store.ErrNotFound)
+		return fmt.Errorf("peer %s: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
@@ -371,7 +371,7 @@ func (db *DB) Agreement(ctx context.Context, peer string) (store.Agreement, erro
 	a, err := scanAgreement(db.pool.QueryRow(ctx,
 		`SELECT `+agreementColumns+` FROM agreements WHERE peer = $1 ORDER BY version DESC LIMIT 1`, peer))
 	if err != nil {
-		return store.Agreement{}, fmt.Errorf("postgres: agreement with %s: %w", peer, rowErr(err))
+		return store.Agreement{}, fmt.Errorf("agreement with %s: %w", peer, rowErr(err))
 	}
 	return a, nil
 }
@@ -413,7 +413,7 @@ func (db *DB) AgreementHistory(ctx context.Context, peer string) ([]store.Agreem
 		return nil, fmt.Errorf("postgres: agreements with %s: %w", peer, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("postgres: peer %s: %w", peer, store.ErrNotFound)
+		return nil, fmt.Errorf("peer %s: %w", peer, store.ErrNotFound)
 	}
 	return as, nil
 }

@@ -44,7 +44,7 @@ func (db *DB) secret(ctx context.Context, name string) ([]byte, error) {
 	var v []byte
 	err := db.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: secret %s: %w", name, store.ErrNotFound)
+		return nil, fmt.Errorf("secret %s: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: secret %s: %w", name, err)

@@ -87,7 +87,7 @@ func (db *DB) CreateStatus(ctx context.Context, s store.Status, envelope []byte)
 		FROM s`,
 		s.ID, s.Collection, s.User, s.Created, s.Total, succ, fail, pend, envelope, leaseOwner(s), s.Lease.Microseconds())
 	if err != nil {
-		return fmt.Errorf("postgres: status %s: %w", s.ID, keyErr(err))
+		return fmt.Errorf("status %s: %w", s.ID, keyErr(err))
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (db *DB) Status(ctx context.Context, id string) (store.Status, error) {
 		FROM statuses WHERE id = $1`, id).
 		Scan(&s.ID, &s.Collection, &s.User, &s.Created, &s.Total, &succ, &fail, &pend)
 	if err != nil {
-		return store.Status{}, fmt.Errorf("postgres: status %s: %w", id, rowErr(err))
+		return store.Status{}, fmt.Errorf("status %s: %w", id, rowErr(err))
 	}
 	s.Created = utc(s.Created)
 	if s.Successes, err = parseDetails(succ); err == nil {
@@ -132,7 +132,7 @@ func (db *DB) FinishStatus(ctx context.Context, s store.Status) error {
 		return fmt.Errorf("postgres: status %s: %w", s.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: status %s: %w", s.ID, store.ErrNotFound)
+		return fmt.Errorf("status %s: %w", s.ID, store.ErrNotFound)
 	}
 	return nil
 }
@@ -159,7 +159,7 @@ func (db *DB) ClaimJob(ctx context.Context, owner string, d time.Duration) (stri
 		WHERE j.status_id = c.status_id
 		RETURNING j.status_id, j.envelope`, owner, d.Microseconds()).Scan(&id, &envelope)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, fmt.Errorf("postgres: claim job: %w", store.ErrNotFound)
+		return "", nil, fmt.Errorf("claim job: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("postgres: claim job: %w", err)

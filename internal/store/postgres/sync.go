@@ -39,7 +39,7 @@ func (db *DB) SyncCursor(ctx context.Context, peer, direction, collection string
 	c, err := scanCursor(db.pool.QueryRow(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
 		WHERE peer = $1 AND direction = $2 AND collection = $3`, peer, direction, collection))
 	if err != nil {
-		return c, fmt.Errorf("postgres: sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
+		return c, fmt.Errorf("sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
 	}
 	return c, nil
 }
@@ -54,7 +54,7 @@ func (db *DB) SetSyncCursor(ctx context.Context, c store.SyncCursor) error {
 		c.Peer, c.Direction, c.Collection, c.Seq, nullTime(c.Added), c.Agreement[:], c.Objects,
 		nullTime(c.LastSuccess), c.LastError, db.now())
 	if err != nil {
-		return fmt.Errorf("postgres: sync cursor %s/%s/%s: %w", c.Peer, c.Direction, c.Collection, keyErr(err))
+		return fmt.Errorf("sync cursor %s/%s/%s: %w", c.Peer, c.Direction, c.Collection, keyErr(err))
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING version_pk, route`,
 		versions, routes, records, digests)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: provenance: %w", keyErr(err))
+		return nil, fmt.Errorf("provenance: %w", keyErr(err))
 	}
 	type provKey struct {
 		version int64
@@ -160,7 +160,7 @@ func (db *DB) PutProvenance(ctx context.Context, rs []store.ProvenanceRecord) ([
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: provenance: %w", keyErr(err))
+		return nil, fmt.Errorf("provenance: %w", keyErr(err))
 	}
 	var hashes, bodies [][]byte
 	needed := map[[32]byte]bool{}

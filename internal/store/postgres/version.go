@@ -748,7 +748,7 @@ func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 		FROM heads h JOIN versions v ON v.pk = h.version_pk
 		WHERE h.id = $1`, id), &v, &v.Body, &v.Released)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Version{}, fmt.Errorf("postgres: object %s: %w", id, store.ErrNotFound)
+		return store.Version{}, fmt.Errorf("object %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Version{}, fmt.Errorf("postgres: current %s: %w", id, err)

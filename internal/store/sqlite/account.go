@@ -61,22 +61,22 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created, anonymous) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created), o.Anonymous)
+	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created, anonymous, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created), o.Anonymous, o.Identity)
 	if err != nil {
-		return fmt.Errorf("sqlite: organisation %s: %w", o.ID, keyErr(err))
+		return fmt.Errorf("organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created, o.anonymous`
+const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created, o.anonymous, o.identity`
 
 func scanOrg(sc interface{ Scan(...any) error }, o *account.Org, extra ...any) error {
 	var (
 		sectors, kind string
 		created       int64
 	)
-	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created, &o.Anonymous}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created, &o.Anonymous, &o.Identity}, extra...)...); err != nil {
 		return err
 	}
 	o.Kind = account.Kind(kind)
@@ -98,7 +98,7 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 		return wrapErr("organisation "+id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("sqlite: organisation %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("organisation %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 func (db *DB) Org(ctx context.Context, id string) (account.Org, error) {
 	var o account.Org
 	if err := scanOrg(db.r.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = ?`, id), &o); err != nil {
-		return account.Org{}, fmt.Errorf("sqlite: organisation %s: %w", id, rowErr(err))
+		return account.Org{}, fmt.Errorf("organisation %s: %w", id, rowErr(err))
 	}
 	return o, nil
 }
@@ -143,11 +143,11 @@ func (db *DB) CreateUser(ctx context.Context, u account.User) error {
 	}
 	defer tx.Rollback()
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM orgs WHERE id = ?`, u.Org).Scan(new(int)); err != nil {
-		return fmt.Errorf("sqlite: organisation %s of user %s: %w", u.Org, u.Name, rowErr(err))
+		return fmt.Errorf("organisation %s of user %s: %w", u.Org, u.Name, rowErr(err))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, org, role, disabled, created) VALUES (?, ?, ?, ?, ?)`,
 		u.Name, u.Org, string(u.Role), u.Disabled, toNanos(u.Created)); err != nil {
-		return fmt.Errorf("sqlite: user %s: %w", u.Name, keyErr(err))
+		return fmt.Errorf("user %s: %w", u.Name, keyErr(err))
 	}
 	return wrapErr("create user", tx.Commit())
 }
@@ -171,7 +171,7 @@ func scanUser(sc interface{ Scan(...any) error }, u *account.User, extra ...any)
 func (db *DB) User(ctx context.Context, name string) (account.User, error) {
 	var u account.User
 	if err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.name = ?`, name), &u); err != nil {
-		return account.User{}, fmt.Errorf("sqlite: user %s: %w", name, rowErr(err))
+		return account.User{}, fmt.Errorf("user %s: %w", name, rowErr(err))
 	}
 	return u, nil
 }
@@ -210,7 +210,7 @@ func affected(res sql.Result, err error, what string) error {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNotFound)
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	return nil
 }
@@ -232,11 +232,11 @@ func (db *DB) CreateToken(ctx context.Context, t account.Token) error {
 	}
 	defer tx.Rollback()
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE name = ?`, t.User).Scan(new(int)); err != nil {
-		return fmt.Errorf("sqlite: user %s of token %s: %w", t.User, t.ID, rowErr(err))
+		return fmt.Errorf("user %s of token %s: %w", t.User, t.ID, rowErr(err))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tokens (id, user, hash, label, created, expires, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.User, t.Hash[:], t.Label, toNanos(t.Created), expires, t.Revoked); err != nil {
-		return fmt.Errorf("sqlite: token %s of %s: %w", t.ID, t.User, keyErr(err))
+		return fmt.Errorf("token %s of %s: %w", t.ID, t.User, keyErr(err))
 	}
 	return wrapErr("create token", tx.Commit())
 }
@@ -282,9 +282,9 @@ func (db *DB) Principal(ctx context.Context, hash [32]byte) (store.Principal, er
 	)
 	err := row.Scan(&p.Token.ID, &p.Token.User, &tHash, &p.Token.Label, &tCreated, &tExpires, &p.Token.Revoked,
 		&p.User.Name, &p.User.Org, &uRole, &p.User.Disabled, &uCreated,
-		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated, &p.Org.Anonymous)
+		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated, &p.Org.Anonymous, &p.Org.Identity)
 	if err != nil {
-		return store.Principal{}, fmt.Errorf("sqlite: principal: %w", rowErr(err))
+		return store.Principal{}, fmt.Errorf("principal: %w", rowErr(err))
 	}
 	copy(p.Token.Hash[:], tHash)
 	p.Token.Created = fromStored(tCreated)
@@ -395,7 +395,7 @@ func (db *DB) Access(ctx context.Context, collection, org string) (store.Grant, 
 		WHERE c.id = ?1 OR c.alias = ?1
 		GROUP BY c.pk`, collection, org, store.AnyOrg).Scan(&g.Collection, &g.Read, &g.Write)
 	if err != nil {
-		return store.Grant{}, fmt.Errorf("sqlite: access of %s to %s: %w", org, collection, rowErr(err))
+		return store.Grant{}, fmt.Errorf("access of %s to %s: %w", org, collection, rowErr(err))
 	}
 	return g, nil
 }

@@ -45,7 +45,7 @@ func (db *DB) CreateCollection(ctx context.Context, c store.Collection) error {
 			return wrapErr("create collection", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("sqlite: collection %q: %w", name, store.ErrExists)
+			return fmt.Errorf("collection %q: %w", name, store.ErrExists)
 		}
 	}
 	var alias any
@@ -83,7 +83,7 @@ func (db *DB) Collection(ctx context.Context, idOrAlias string) (store.Collectio
 	c, err := scanCollection(db.r.QueryRowContext(ctx,
 		`SELECT `+collectionColumns+` FROM collections WHERE id = ?1 OR alias = ?1`, idOrAlias))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Collection{}, fmt.Errorf("sqlite: collection %q: %w", idOrAlias, store.ErrNotFound)
+		return store.Collection{}, fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
 	}
 	return c, wrapErr("collection", err)
 }
@@ -111,7 +111,7 @@ func collectionPK(ctx context.Context, q querier, idOrAlias string) (int64, erro
 	var pk int64
 	err := q.QueryRowContext(ctx, `SELECT pk FROM collections WHERE id = ?1 OR alias = ?1`, idOrAlias).Scan(&pk)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("sqlite: collection %q: %w", idOrAlias, store.ErrNotFound)
+		return 0, fmt.Errorf("collection %q: %w", idOrAlias, store.ErrNotFound)
 	}
 	return pk, wrapErr("collection", err)
 }

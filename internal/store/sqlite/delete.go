@@ -78,7 +78,7 @@ func (db *DB) Delete(ctx context.Context, collection, id string, vf store.Versio
 		}
 	}
 	if len(gone) == 0 {
-		return 0, fmt.Errorf("sqlite: delete %s from %s: %w", id, collection, store.ErrNotFound)
+		return 0, fmt.Errorf("delete %s from %s: %w", id, collection, store.ErrNotFound)
 	}
 
 	var seq, dateAdded int64

@@ -28,7 +28,7 @@ func splitMember(m store.GroupMember) (prefix, id string, err error) {
 			return p, id, nil
 		}
 	}
-	return "", "", fmt.Errorf("sqlite: group member %q is not org:ID, group:ID or peer:NAME: %w", m, store.ErrNotFound)
+	return "", "", fmt.Errorf("group member %q is not org:ID, group:ID or peer:NAME: %w", m, store.ErrNotFound)
 }
 
 // CreateGroup stores g; store.ErrExists if its id or name is the id or name
@@ -56,11 +56,11 @@ func (db *DB) CreateGroup(ctx context.Context, g store.Group) error {
 		return wrapErr("create group", err)
 	}
 	if taken {
-		return fmt.Errorf("sqlite: group %s (%q): %w", g.ID, g.Name, store.ErrExists)
+		return fmt.Errorf("group %s (%q): %w", g.ID, g.Name, store.ErrExists)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, description, created) VALUES (?, ?, ?, ?)`,
 		g.ID, g.Name, g.Description, toNanos(g.Created)); err != nil {
-		return fmt.Errorf("sqlite: group %s: %w", g.ID, keyErr(err))
+		return fmt.Errorf("group %s: %w", g.ID, keyErr(err))
 	}
 	return wrapErr("create group", tx.Commit())
 }
@@ -81,7 +81,7 @@ func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 func (db *DB) Group(ctx context.Context, idOrName string) (store.Group, error) {
 	g, err := scanGroup(db.r.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = ?1 OR name = ?1`, idOrName))
 	if err != nil {
-		return store.Group{}, fmt.Errorf("sqlite: group %q: %w", idOrName, rowErr(err))
+		return store.Group{}, fmt.Errorf("group %q: %w", idOrName, rowErr(err))
 	}
 	return g, nil
 }
@@ -123,20 +123,20 @@ func (db *DB) AddGroupMember(ctx context.Context, group string, member store.Gro
 	}
 	defer tx.Rollback()
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE id = ?`, group).Scan(new(int)); err != nil {
-		return fmt.Errorf("sqlite: group %s: %w", group, rowErr(err))
+		return fmt.Errorf("group %s: %w", group, rowErr(err))
 	}
 	switch prefix {
 	case orgPrefix:
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM orgs WHERE id = ?`, id).Scan(new(int)); err != nil {
-			return fmt.Errorf("sqlite: %s: organisation %s: %w", what, id, rowErr(err))
+			return fmt.Errorf("%s: organisation %s: %w", what, id, rowErr(err))
 		}
 	case peerPrefix:
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM peers WHERE name = ?`, id).Scan(new(int)); err != nil {
-			return fmt.Errorf("sqlite: %s: peer %s: %w", what, id, rowErr(err))
+			return fmt.Errorf("%s: peer %s: %w", what, id, rowErr(err))
 		}
 	case groupPrefix:
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE id = ?`, id).Scan(new(int)); err != nil {
-			return fmt.Errorf("sqlite: %s: group %s: %w", what, id, rowErr(err))
+			return fmt.Errorf("%s: group %s: %w", what, id, rowErr(err))
 		}
 		// group would contain itself if it is the new member or a member
 		// of it, at any depth: walk down from the new member through the
@@ -156,7 +156,7 @@ func (db *DB) AddGroupMember(ctx context.Context, group string, member store.Gro
 			return wrapErr(what, err)
 		}
 		if cycle {
-			return fmt.Errorf("sqlite: %s: group %s would contain itself: %w", what, group, store.ErrCycle)
+			return fmt.Errorf("%s: group %s would contain itself: %w", what, group, store.ErrCycle)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, member) VALUES (?, ?) ON CONFLICT DO NOTHING`,
@@ -201,7 +201,7 @@ func (db *DB) GroupMembers(ctx context.Context, group string) ([]store.GroupMemb
 		return nil, wrapErr("members of group "+group, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("sqlite: group %s: %w", group, store.ErrNotFound)
+		return nil, fmt.Errorf("group %s: %w", group, store.ErrNotFound)
 	}
 	return ms, nil
 }

@@ -107,9 +107,9 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS, upgrade bool) (from, to
 	}
 	switch {
 	case from > latest:
-		return from, from, fmt.Errorf("sqlite: schema version %d, this binary knows %d: %w", from, latest, store.ErrSchemaAhead)
+		return from, from, fmt.Errorf("schema version %d, this binary knows %d: %w", from, latest, store.ErrSchemaAhead)
 	case from > 0 && from < latest && !upgrade:
-		return from, from, fmt.Errorf("sqlite: schema version %d, this binary needs %d: %w", from, latest, store.ErrSchemaBehind)
+		return from, from, fmt.Errorf("schema version %d, this binary needs %d: %w", from, latest, store.ErrSchemaBehind)
 	}
 	if from == latest {
 		return from, from, nil
@@ -144,7 +144,7 @@ func migrateOne(ctx context.Context, w *sql.DB, ms []migration) (done bool, vers
 		return false, 0, err
 	}
 	if v > len(ms) {
-		return false, v, fmt.Errorf("sqlite: schema version %d, this binary knows %d: %w", v, len(ms), store.ErrSchemaAhead)
+		return false, v, fmt.Errorf("schema version %d, this binary knows %d: %w", v, len(ms), store.ErrSchemaAhead)
 	}
 	if v == len(ms) {
 		return true, v, tx.Commit()

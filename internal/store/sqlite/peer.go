@@ -26,7 +26,7 @@ func (db *DB) NodeInfo(ctx context.Context) (store.NodeInfo, error) {
 	err := db.r.QueryRowContext(ctx, `SELECT name, country, created, updated FROM node_info WHERE id = 1`).
 		Scan(&n.Name, &n.Country, &created, &updated)
 	if err != nil {
-		return store.NodeInfo{}, fmt.Errorf("sqlite: node identity: %w", rowErr(err))
+		return store.NodeInfo{}, fmt.Errorf("node identity: %w", rowErr(err))
 	}
 	n.Created, n.Updated = fromStored(created), fromStored(updated)
 	return n, nil
@@ -54,7 +54,7 @@ func (db *DB) SetNodeInfo(ctx context.Context, n store.NodeInfo) (store.NodeInfo
 			n.Name, n.Country, now, now)
 	case err != nil:
 	case country != n.Country:
-		return store.NodeInfo{}, fmt.Errorf("sqlite: node country is %s, not %s: %w", country, n.Country, store.ErrConflict)
+		return store.NodeInfo{}, fmt.Errorf("node country is %s, not %s: %w", country, n.Country, store.ErrConflict)
 	case name != n.Name:
 		_, err = tx.ExecContext(ctx, `UPDATE node_info SET name = ?, updated = ? WHERE id = 1`, n.Name, now)
 	}
@@ -89,7 +89,7 @@ func (db *DB) CreatePeer(ctx context.Context, p store.Peer) error {
 		p.Name, p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, toNanos(p.Created), toNanos(p.LastContact), p.Country,
 		nullBytes(p.InboundTokenSHA256))
 	if err != nil {
-		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
+		return fmt.Errorf("peer %s: %w", p.Name, keyErr(err))
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM origins WHERE name = ?`, p.Name); err != nil {
 		return wrapErr("peer", err)
@@ -109,10 +109,10 @@ func (db *DB) CreateOrigin(ctx context.Context, o store.Origin) error {
 		SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM peers WHERE name = ?1)`,
 		o.Name, o.SigningKey, o.Country, toNanos(o.Created))
 	if err != nil {
-		return fmt.Errorf("sqlite: origin %s: %w", o.Name, keyErr(err))
+		return fmt.Errorf("origin %s: %w", o.Name, keyErr(err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("sqlite: origin %s: a peer has the name: %w", o.Name, store.ErrExists)
+		return fmt.Errorf("origin %s: a peer has the name: %w", o.Name, store.ErrExists)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func (db *DB) Origin(ctx context.Context, name string) (store.Origin, error) {
 	err := db.r.QueryRowContext(ctx, `SELECT signing_key, country, created FROM origins WHERE name = ?`, name).
 		Scan(&o.SigningKey, &o.Country, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Origin{}, fmt.Errorf("sqlite: origin %s: %w", name, store.ErrNotFound)
+		return store.Origin{}, fmt.Errorf("origin %s: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Origin{}, fmt.Errorf("sqlite: origin %s: %w", name, err)
@@ -165,7 +165,7 @@ func (db *DB) UpdatePeer(ctx context.Context, p store.Peer) error {
 	res, err := db.w.ExecContext(ctx, `UPDATE peers SET url = ?, cert_sha256 = ?, signing_key = ?, token = ?, country = ? WHERE name = ?`,
 		p.URL, p.CertSHA256[:], nullBytes(p.SigningKey), p.Token, p.Country, p.Name)
 	if err != nil {
-		return fmt.Errorf("sqlite: peer %s: %w", p.Name, keyErr(err))
+		return fmt.Errorf("peer %s: %w", p.Name, keyErr(err))
 	}
 	return affected(res, nil, "peer "+p.Name)
 }
@@ -228,7 +228,7 @@ func scanPeer(sc interface{ Scan(...any) error }) (store.Peer, error) {
 func (db *DB) Peer(ctx context.Context, name string) (store.Peer, error) {
 	p, err := scanPeer(db.r.QueryRowContext(ctx, `SELECT `+peerColumns+` FROM peers WHERE name = ?`, name))
 	if err != nil {
-		return store.Peer{}, fmt.Errorf("sqlite: peer %s: %w", name, rowErr(err))
+		return store.Peer{}, fmt.Errorf("peer %s: %w", name, rowErr(err))
 	}
 	return p, nil
 }
@@ -294,7 +294,7 @@ func (db *DB) PutAgreement(ctx context.Context, a store.Agreement) (bool, error)
 	}
 	defer tx.Rollback()
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM peers WHERE name = ?`, a.Peer).Scan(new(int)); err != nil {
-		return false, fmt.Errorf("sqlite: peer %s: %w", a.Peer, rowErr(err))
+		return false, fmt.Errorf("peer %s: %w", a.Peer, rowErr(err))
 	}
 	var hash []byte
 	err = tx.QueryRowContext(ctx, `SELECT hash FROM agreements WHERE peer = ? AND version = ?`, a.Peer, a.Version).Scan(&hash)
@@ -302,7 +302,7 @@ func (db *DB) PutAgreement(ctx context.Context, a store.Agreement) (bool, error)
 	case err == nil && bytes.Equal(hash, a.Hash[:]):
 		return false, nil
 	case err == nil:
-		return false, fmt.Errorf("sqlite: %s was applied with other content: %w", what, store.ErrConflict)
+		return false, fmt.Errorf("%s was applied with other content: %w", what, store.ErrConflict)
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, wrapErr(what, err)
 	}
@@ -311,7 +311,7 @@ func (db *DB) PutAgreement(ctx context.Context, a store.Agreement) (bool, error)
 		return false, wrapErr(what, err)
 	}
 	if a.Version < latest {
-		return false, fmt.Errorf("sqlite: %s: version %d is in force: %w", what, latest, store.ErrConflict)
+		return false, fmt.Errorf("%s: version %d is in force: %w", what, latest, store.ErrConflict)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO agreements (peer, version, hash, body, applied) VALUES (?, ?, ?, ?, ?)`,
 		a.Peer, a.Version, a.Hash[:], a.Body, toNanos(a.Applied)); err != nil {
@@ -344,7 +344,7 @@ func (db *DB) Agreement(ctx context.Context, peer string) (store.Agreement, erro
 	a, err := scanAgreement(db.r.QueryRowContext(ctx,
 		`SELECT `+agreementColumns+` FROM agreements WHERE peer = ? ORDER BY version DESC LIMIT 1`, peer))
 	if err != nil {
-		return store.Agreement{}, fmt.Errorf("sqlite: agreement with %s: %w", peer, rowErr(err))
+		return store.Agreement{}, fmt.Errorf("agreement with %s: %w", peer, rowErr(err))
 	}
 	return a, nil
 }
@@ -359,7 +359,7 @@ func (db *DB) AgreementHistory(ctx context.Context, peer string) ([]store.Agreem
 	}
 	defer tx.Rollback()
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM peers WHERE name = ?`, peer).Scan(new(int)); err != nil {
-		return nil, fmt.Errorf("sqlite: peer %s: %w", peer, rowErr(err))
+		return nil, fmt.Errorf("peer %s: %w", peer, rowErr(err))
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+agreementColumns+` FROM agreements WHERE peer = ? ORDER BY version`, peer)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
 	if err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&v); err != nil {
-		return "", fmt.Errorf("sqlite: setting %s: %w", name, rowErr(err))
+		return "", fmt.Errorf("setting %s: %w", name, rowErr(err))
 	}
 	return v, nil
 }

@@ -72,7 +72,7 @@ func (db *DB) CreateStatus(ctx context.Context, s store.Status, envelope []byte)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (id, collection, user, created, total, successes, failures, pendings, finished)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`,
 		s.ID, s.Collection, s.User, toNanos(s.Created), s.Total, succ, fail, pend); err != nil {
-		return fmt.Errorf("sqlite: status %s: %w", s.ID, keyErr(err))
+		return fmt.Errorf("status %s: %w", s.ID, keyErr(err))
 	}
 	var owner, until any // NULL: not leased
 	if s.LeaseOwner != "" {
@@ -95,7 +95,7 @@ func (db *DB) Status(ctx context.Context, id string) (store.Status, error) {
 	err := db.r.QueryRowContext(ctx, `SELECT id, collection, user, created, total, successes, failures, pendings
 		FROM statuses WHERE id = ?`, id).Scan(&s.ID, &s.Collection, &s.User, &created, &s.Total, &succ, &fail, &pend)
 	if err != nil {
-		return store.Status{}, fmt.Errorf("sqlite: status %s: %w", id, rowErr(err))
+		return store.Status{}, fmt.Errorf("status %s: %w", id, rowErr(err))
 	}
 	s.Created = fromStored(created)
 	for _, l := range []struct {
@@ -150,7 +150,7 @@ func (db *DB) ClaimJob(ctx context.Context, owner string, d time.Duration) (stri
 	err = tx.QueryRowContext(ctx, `SELECT pk, status, envelope FROM jobs
 		WHERE lease_until IS NULL OR lease_until <= ? ORDER BY pk LIMIT 1`, now.UnixNano()).Scan(&pk, &status, &envelope)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, fmt.Errorf("sqlite: claim job: %w", store.ErrNotFound)
+		return "", nil, fmt.Errorf("claim job: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return "", nil, wrapErr("claim job", err)

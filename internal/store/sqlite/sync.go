@@ -31,7 +31,7 @@ func (db *DB) SyncCursor(ctx context.Context, peer, direction, collection string
 	c, err := scanCursor(db.r.QueryRowContext(ctx, `SELECT `+cursorColumns+` FROM sync_cursors
 		WHERE peer = ? AND direction = ? AND collection = ?`, peer, direction, collection))
 	if err != nil {
-		return c, fmt.Errorf("sqlite: sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
+		return c, fmt.Errorf("sync cursor %s/%s/%s: %w", peer, direction, collection, rowErr(err))
 	}
 	return c, nil
 }
@@ -190,7 +190,7 @@ type provKey struct {
 // foreign key to versions) as store.ErrNotFound.
 func provenanceErr(err error) error {
 	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
-		return fmt.Errorf("sqlite: provenance of a version that is not stored: %w", store.ErrNotFound)
+		return fmt.Errorf("provenance of a version that is not stored: %w", store.ErrNotFound)
 	}
 	return wrapErr("provenance", err)
 }

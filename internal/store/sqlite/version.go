@@ -798,7 +798,7 @@ func (db *DB) Current(ctx context.Context, id string) (store.Version, error) {
 		`SELECT `+versionColumns+`, v.body, v.released FROM versions v WHERE v.id = ? ORDER BY v.vtime DESC LIMIT 1`, id),
 		&v, &v.Body, &v.Released)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Version{}, fmt.Errorf("sqlite: object %s: %w", id, store.ErrNotFound)
+		return store.Version{}, fmt.Errorf("object %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Version{}, wrapErr("current", err)

@@ -122,7 +122,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func mustOrg(t *testing.T, s Node, id, country string) account.Org {
 	t.Helper()
 	o := account.Org{ID: id, Name: "Org " + id, Country: country, Kind: account.Government,
-		Sectors: []string{"energy", "telecommunications"}, Created: t0}
+		Sectors: []string{"energy", "telecommunications"}, Created: t0, Identity: account.NewIdentityID()}
 	if err := s.CreateOrg(ctx, o); err != nil {
 		t.Fatalf("CreateOrg(%s): %v", id, err)
 	}

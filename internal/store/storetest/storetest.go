@@ -54,6 +54,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
 	t.Run("Owner", func(t *testing.T) { testOwner(t, open) })
 	t.Run("Ref", func(t *testing.T) { testRef(t, open) })
+	t.Run("Repolicy", func(t *testing.T) { testRepolicy(t, open) })
+	t.Run("Relations", func(t *testing.T) { testRelations(t, open) })
 }
 
 // NewVersion builds a store.Version from a JSON object literal: Body is the
