@@ -11,9 +11,7 @@ import (
 	"iter"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -95,25 +93,21 @@ func (e *Engine) client(ctx context.Context, p store.Peer, need func(taxii.Colle
 		if err != nil {
 			return nil, err
 		}
-		pc = &peerClient{key: key, cl: cl, root: p.URL}
-		u, err := url.Parse(p.URL)
+		// The peer's URL may be its server's root, its discovery URL or
+		// an API root: discovery says which API root to sync with.
+		root, err := cl.FindAPIRoot(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/taxii2") {
-			// A discovery URL: sync with its default API root.
-			d, err := cl.Discovery(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if d.Default == "" {
-				return nil, fmt.Errorf("%s names no default API root", p.URL)
-			}
-			pc.root = d.Default
-		}
+		pc = &peerClient{key: key, cl: cl, root: root}
 	}
 	cols, err := pc.cl.Collections(ctx, pc.root)
 	if err != nil {
+		// The API root is looked for again next time: the peer may have
+		// moved it.
+		e.mu.Lock()
+		delete(e.clients, p.Name)
+		e.mu.Unlock()
 		return nil, err
 	}
 	next := &peerClient{key: pc.key, cl: pc.cl, root: pc.root, cols: cols.Collections, listed: e.cfg.Now()}
