@@ -73,6 +73,9 @@ type Org struct {
 	// creator of what it submits. The node keeps the truth and serves
 	// everyone else its objects with the node's identity as creator.
 	Anonymous bool
+	// AnonymousToPartners: the same towards partner nodes only; readers on
+	// this node see the organisation as the creator.
+	AnonymousToPartners bool
 }
 
 // identityNamespace derives organisations' STIX identity ids, so the same
