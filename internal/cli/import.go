@@ -12,10 +12,30 @@ import (
 	"github.com/setu-cti/setu/internal/audit"
 	"github.com/setu-cti/setu/internal/ingest"
 	"github.com/setu-cti/setu/internal/match"
+	"github.com/setu-cti/setu/internal/store"
 )
 
 func init() {
 	register("import", "validate and store STIX objects from bundles, JSON arrays or NDJSON", runImport)
+}
+
+// operatorWriter is the writer of the operators' imports: the node
+// operators' organisation, with its sectors once the node has one.
+func operatorWriter(ctx context.Context, st any) (ingest.Writer, error) {
+	orgs, ok := st.(interface {
+		Org(context.Context, string) (account.Org, error)
+	})
+	if !ok {
+		return ingest.Operator, nil
+	}
+	o, err := orgs.Org(ctx, account.NodeOrg)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ingest.Operator, nil // a store no server has set up yet
+	case err != nil:
+		return ingest.Writer{}, err
+	}
+	return ingest.OperatorWriter(o), nil
 }
 
 // maxShownRejects bounds the reasons printed in the summary.
@@ -47,7 +67,11 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 
-	w := ingest.Operator
+	w, err := operatorWriter(ctx, st)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
 	w.Audit = cliWrite("cli:import", c.ID)
 	in := ingest.New(st, *batch, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
 	var total ingest.Summary

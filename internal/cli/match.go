@@ -282,8 +282,8 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	if err != nil {
 		return err
 	}
-	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous,
-		Audit: cliWrite("cli:match", c.ID)}
+	w := ingest.OrgWriter(org, false)
+	w.Audit = cliWrite("cli:match", c.ID)
 	items, err := ingest.New(db, 0, ingest.WithGroups(db)).ObjectsAs(ctx, w, c.ID, objs)
 	if err != nil {
 		return err

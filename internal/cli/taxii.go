@@ -155,7 +155,11 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 		errorf(e, "pull: %v", err)
 		return 1
 	}
-	w := ingest.Operator
+	w, err := operatorWriter(ctx, st)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
 	w.Audit = cliWrite("cli:taxii-pull", coll.ID)
 	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
 	var sum ingest.Summary
