@@ -110,17 +110,41 @@ func TestOrgSetAnonymous(t *testing.T) {
 	if code, _, errs := run(t, "", "org", "add", "a", "--name", "A", "--country", "JP", "--kind", "business", "--anonymous", "--data", dir); code != 0 {
 		t.Fatalf("org add: %s", errs)
 	}
-	if _, out, _ := run(t, "", "org", "list", "--data", dir); !strings.Contains(out, "true") {
-		t.Errorf("list: %s", out)
+	row := func() string {
+		t.Helper()
+		_, out, _ := run(t, "", "org", "list", "--data", dir)
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "a ") {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		t.Fatalf("no row for a in:\n%s", out)
+		return ""
+	}
+	if got := row(); !strings.HasSuffix(got, " everyone") {
+		t.Errorf("list: %s", got)
 	}
 	if code, _, errs := run(t, "", "org", "set", "a", "--data", dir); code != 2 || !strings.Contains(errs, "nothing to set") {
 		t.Errorf("set nothing: %d %s", code, errs)
 	}
-	if code, _, errs := run(t, "", "org", "set", "a", "--anonymous=false", "--data", dir); code != 0 {
-		t.Fatalf("set: %s", errs)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--anonymous=false"}, "a A JP business no"},
+		{[]string{"--anonymous-to-partners", "--sector", "telecommunications,energy"}, "a A JP business telecommunications,energy partners"},
+		{[]string{"--name", "A Telco", "--kind", "critical-infrastructure-operator"}, "a A Telco JP critical-infrastructure-operator telecommunications,energy partners"},
+		{[]string{"--sector", "", "--anonymous-to-partners=false"}, "a A Telco JP critical-infrastructure-operator no"},
+	} {
+		if code, _, errs := run(t, "", append([]string{"org", "set", "a", "--data", dir}, tt.args...)...); code != 0 {
+			t.Fatalf("set %v: %s", tt.args, errs)
+		}
+		if got := row(); got != tt.want {
+			t.Errorf("after set %v: %q, want %q", tt.args, got, tt.want)
+		}
 	}
-	if _, out, _ := run(t, "", "org", "list", "--data", dir); strings.Contains(out, "true") {
-		t.Errorf("list after set: %s", out)
+	if code, _, errs := run(t, "", "org", "set", "a", "--sector", "Not A Sector", "--data", dir); code == 0 || !strings.Contains(errs, "sector") {
+		t.Errorf("bad sector: exit %d, %s", code, errs)
 	}
 	if code, _, _ := run(t, "", "org", "set", "nobody", "--anonymous", "--data", dir); code == 0 {
 		t.Error("set on an absent organisation succeeded")
