@@ -32,9 +32,10 @@ func (e *LocateError) Unwrap() []error { return e.Tried }
 // ("https://host:port/", whose discovery resource is at taxii2/ under it),
 // a discovery URL (".../taxii2/") or an API root. Discovery's default API
 // root is taken, else the only or first one listed. A URL with another
-// path is tried as an API root first, then as the root of a server whose
-// tree starts there; it never falls back to another path of the host,
-// which could be another service's.
+// path is tried as an API root first (its information resource, else its
+// collections), then as the root of a server whose tree starts there; it
+// never falls back to another path of the host, which could be another
+// service's.
 // The error (*LocateError) names every URL tried and what it answered.
 func (c *Client) FindAPIRoot(ctx context.Context) (string, error) {
 	le := &LocateError{URL: c.base.Redacted(), What: "TAXII API root"}
@@ -86,6 +87,16 @@ func (c *Client) FindAPIRoot(ctx context.Context) (string, error) {
 	default:
 		if root, ok := asRoot(c.base); ok {
 			return root, nil
+		}
+		// A server that lists collections without serving the API root
+		// resource itself.
+		if cols, err := endpoint(c.base, "collections"); err == nil {
+			var cs Collections
+			if err := c.get(ctx, cols, &cs); err == nil {
+				return c.base.String(), nil
+			} else {
+				le.Tried = append(le.Tried, err)
+			}
 		}
 		// The root of a server whose tree starts under a path.
 		if root, ok := fromDiscovery(c.discoveryURL()); ok {

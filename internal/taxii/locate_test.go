@@ -22,6 +22,7 @@ type rootServer struct {
 	discovery *Discovery
 	prefix    string // where the server's tree starts, e.g. "/taxii/"
 	roots     []string
+	bare      []string // API roots that list collections and serve nothing else
 	cols      []Collection
 }
 
@@ -39,6 +40,12 @@ func (s *rootServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(200, s.discovery)
 		return
 	default:
+		for _, root := range s.bare {
+			if p == root+"collections/" {
+				write(200, Collections{Collections: s.cols})
+				return
+			}
+		}
 		for _, root := range s.roots {
 			switch p {
 			case root:
@@ -60,6 +67,7 @@ func TestFindAPIRoot(t *testing.T) {
 		discovery *Discovery
 		prefix    string
 		roots     []string
+		bare      []string
 		url       string // path on the test server
 		want      string // path of the API root found; "" for an error
 		wantReqs  []string
@@ -77,9 +85,11 @@ func TestFindAPIRoot(t *testing.T) {
 			roots: []string{"/api/"}, url: "/api/", want: "/api/", wantReqs: []string{"/api/"}},
 		{name: "API root without discovery", roots: []string{"/feeds/x/"}, url: "/feeds/x/", want: "/feeds/x/", wantReqs: []string{"/feeds/x/"}},
 		{name: "server tree under a prefix", discovery: &Discovery{Title: "d", Default: "/taxii/api/"}, prefix: "/taxii/",
-			roots: []string{"/taxii/api/"}, url: "/taxii/", want: "/taxii/api/", wantReqs: []string{"/taxii/", "/taxii/taxii2/"}},
+			roots: []string{"/taxii/api/"}, url: "/taxii/", want: "/taxii/api/", wantReqs: []string{"/taxii/", "/taxii/collections/", "/taxii/taxii2/"}},
+		{name: "API root that only lists collections", bare: []string{"/bare/"}, url: "/bare/", want: "/bare/",
+			wantReqs: []string{"/bare/", "/bare/collections/"}},
 		{name: "nothing there", discovery: &Discovery{Title: "d", Default: "/api/"}, roots: []string{"/api/"}, url: "/nope/",
-			wantReqs:  []string{"/nope/", "/nope/taxii2/"},
+			wantReqs:  []string{"/nope/", "/nope/collections/", "/nope/taxii2/"},
 			wantInErr: []string{"no TAXII API root at", "/nope/", "GET ", "/nope/taxii2/: 404 Not Found"}},
 		{name: "discovery lists no root", discovery: &Discovery{Title: "d"}, url: "/",
 			wantReqs:  []string{"/taxii2/", "/"},
@@ -90,7 +100,7 @@ func TestFindAPIRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &rootServer{discovery: tt.discovery, prefix: tt.prefix, roots: tt.roots}
+			s := &rootServer{discovery: tt.discovery, prefix: tt.prefix, roots: tt.roots, bare: tt.bare}
 			if s.prefix == "" {
 				s.prefix = "/"
 			}
