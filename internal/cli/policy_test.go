@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -175,11 +176,38 @@ func TestExplainPeer(t *testing.T) {
 		return mustRun(t, "policy", "explain", id, "--peer", "JP-CERT", "--data", dir)
 	}
 	group, resident := "indicator--00000001-0000-4000-8000-000000000000", "indicator--00000002-0000-4000-8000-000000000000"
+	// Without an agreement, nothing is released, whatever the policy says.
+	if out := explain(group); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "rule:   no-agreement") ||
+		!strings.Contains(out, "policy alone: deny (distribution-group)") {
+		t.Errorf("no agreement:\n%s", out)
+	}
+	apply := func(version int, extra string) {
+		t.Helper()
+		doc := fmt.Sprintf(`{"peer": "JP-CERT", "version": %d, "direction": {"outbound": ["shared"]}, "max_tlp": "amber",
+			"distribution": ["group", "partners"], "groups": ["in-jp-telecom"], "anonymise_submitters": true,
+			"mode": "pull", "schedule": "5m"%s}`, version, extra)
+		if code, out, errs := run(t, doc, "agreement", "apply", "--data", dir, "-"); code != 0 {
+			t.Fatalf("agreement apply: %s %s", out, errs)
+		}
+	}
+	mustRun(t, "collection", "add", "--data", dir, "shared")
+	apply(1, `, "sectors": ["telecommunications"]`)
 	if out := explain(group); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "distribution-group") {
 		t.Errorf("group object, JP-CERT not a member:\n%s", out)
 	}
 	mustRun(t, "group", "add", "--data", dir, "in-jp-telecom", "peer:JP-CERT")
-	if out := explain(group); !strings.HasPrefix(out, "ALLOW") {
+	// The policy lets it go; the agreement's sectors do not: the operators
+	// who imported it declared none.
+	out := explain(group)
+	for _, want := range []string{"DENY", "rule:   agreement-sector", "policy alone: allow (distribution-group)",
+		"agreement: version 1; max TLP amber; distribution group,partners; groups in-jp-telecom; sectors telecommunications; submitters anonymised",
+		"sectors: none", "names its submitter to peers: no"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("group object, JP-CERT a member, agreement limited to a sector: no %q in\n%s", want, out)
+		}
+	}
+	apply(2, "")
+	if out := explain(group); !strings.HasPrefix(out, "ALLOW") || !strings.Contains(out, "within the agreement with JP-CERT, version 2") {
 		t.Errorf("group object, JP-CERT a member:\n%s", out)
 	}
 	if out := explain(resident); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "residency") {
