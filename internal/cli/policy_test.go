@@ -217,3 +217,39 @@ func TestExplainPeer(t *testing.T) {
 		t.Errorf("explain for an unknown peer: exit %d, %s", code, errs)
 	}
 }
+
+// What the node's operators import carries the sectors of the node
+// operators' organisation as they were at the import: sharing agreements
+// limited to sectors read them.
+func TestImportCarriesNodeSectors(t *testing.T) {
+	dir, _ := initNode(t, "IN-CERT", "IN")
+	_, fp := peerCert(t)
+	mustRun(t, "peer", "add", "--data", dir, "JP-CERT", "--url", "https://jp.example/", "--fingerprint", fp, "--country", "JP")
+	mustRun(t, "org", "add", "--data", dir, "node", "--name", "Node operators", "--country", "IN", "--kind", "national-cert")
+	sectorsOf := func(i int) string {
+		t.Helper()
+		out := mustRun(t, "policy", "explain", fmt.Sprintf("indicator--%08x-0000-4000-8000-000000000000", i), "--peer", "JP-CERT", "--data", dir)
+		for _, l := range strings.Split(out, "\n") {
+			if _, rest, ok := strings.Cut(l, "sectors: "); ok {
+				return strings.SplitN(rest, ";", 2)[0]
+			}
+		}
+		t.Fatalf("explain shows no sectors:\n%s", out)
+		return ""
+	}
+	importOne := func(i int) {
+		t.Helper()
+		if code, out, errs := run(t, indicator(i, "2024-01-01T00:00:00.000Z"), "import", "--data", dir, "-"); code != 0 {
+			t.Fatalf("import: %s %s", out, errs)
+		}
+	}
+	importOne(1)
+	mustRun(t, "org", "set", "--data", dir, "node", "--sector", "energy,telecommunications")
+	importOne(2)
+	if got := sectorsOf(1); got != "none" {
+		t.Errorf("imported before the node declared sectors: %q", got)
+	}
+	if got := sectorsOf(2); got != "energy,telecommunications" {
+		t.Errorf("imported after: %q", got)
+	}
+}
