@@ -185,6 +185,12 @@ func TestREADMEFederation(t *testing.T) {
 	if c := jp.counts("IN-CERT"); c["refused:inbound:agreement-sector"] != 0 || c["refused:inbound:agreement-tlp"] != 0 {
 		t.Errorf("JP-CERT refused objects of IN-CERT: %v", c)
 	}
+	// The operators' organisation takes the country node init gave.
+	for _, l := range strings.Split(in.run("org", "list"), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "node" && !strings.Contains(l, " IN ") {
+			t.Errorf("IN-CERT's operators' organisation: %q", l)
+		}
+	}
 	for _, v := range jp.versions("from-in") {
 		if v.ID == green && v.Submitter != federation.NodeSubmitter("IN-CERT") {
 			t.Errorf("the indicator on JP-CERT is owned by %s", v.Submitter)
