@@ -79,6 +79,9 @@ type Org struct {
 	// before identities were per node: IdentityID then derives the id
 	// they have always had from the organisation id alone.
 	Identity string
+	// AnonymousToPartners: the same towards partner nodes only; readers on
+	// this node see the organisation as the creator.
+	AnonymousToPartners bool
 }
 
 // identityNamespace derives organisations' STIX identity ids, so the same

@@ -20,6 +20,26 @@ func init() {
 	register("import", "validate and store STIX objects from bundles, JSON arrays or NDJSON", runImport)
 }
 
+// operatorWriter is the writer of the operators' imports: the node
+// operators' organisation, with its identity and sectors once the node
+// has one.
+func operatorWriter(ctx context.Context, st any) (ingest.Writer, error) {
+	orgs, ok := st.(interface {
+		Org(context.Context, string) (account.Org, error)
+	})
+	if !ok {
+		return ingest.Operator, nil
+	}
+	o, err := orgs.Org(ctx, account.NodeOrg)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ingest.Operator, nil // a store no server has set up yet
+	case err != nil:
+		return ingest.Writer{}, err
+	}
+	return ingest.OperatorWriter(o), nil
+}
+
 // maxShown bounds the rejections, and separately the warnings, printed.
 const maxShown = 10
 
@@ -67,11 +87,15 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 
-	w := ingest.Operator
+	w, err := operatorWriter(ctx, st)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
 	w.Audit = cliWrite("cli:import", c.ID)
 	w.Handling = h
 	w.KeepStored = *onConflict == "keep"
-	opts := []ingest.Option{ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w)}
+	opts := []ingest.Option{ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w), ingest.WithNodeIdentity(w.Identity)}
 	if g, ok := st.(store.Groups); ok {
 		opts = append(opts, ingest.WithGroups(g))
 	}

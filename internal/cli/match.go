@@ -287,8 +287,8 @@ func recordSightings(ctx context.Context, e *env, db nodeDB, s *detect.Sightings
 	if err != nil {
 		return err
 	}
-	w := ingest.Writer{Org: org.ID, Identity: org.IdentityID(), Anonymous: org.Anonymous,
-		Audit: cliWrite("cli:match", c.ID)}
+	w := ingest.OrgWriter(org, false)
+	w.Audit = cliWrite("cli:match", c.ID)
 	opts := []ingest.Option{ingest.WithGroups(db)}
 	if n, err := db.Org(ctx, account.NodeOrg); err == nil {
 		opts = append(opts, ingest.WithNodeIdentity(n.IdentityID()))

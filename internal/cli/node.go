@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/setu-cti/setu/internal/federation"
@@ -66,6 +69,7 @@ func nodeInit(ctx context.Context, e *env, args []string) int {
 	sf.register(fs, e)
 	name := fs.String("name", "", "the `name` partner nodes know this node by (e.g. IN-CERT)")
 	country := fs.String("country", "", "ISO 3166-1 alpha-2 country `code` (e.g. IN); cannot change once set")
+	pub := publicURLFlag(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -90,18 +94,28 @@ func nodeInit(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "setu: node renamed from %s to %s: partners must update their peer record, and provenance this node signed as %s keeps that name\n",
 				before.Name, n.Name, before.Name)
 		}
-		printNode(e.stdout, n)
+		u, err := publicURL(*pub)
+		if err != nil {
+			return err
+		}
+		printNode(e.stdout, n, u)
 		return logAdmin(ctx, db, "node.init", "node:"+n.Name)
 	})
 }
 
 func nodeShow(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "node show", "[--cert]")
+	fs := newFlags(e, "node show", "[--cert] [--url URL]")
 	var sf storeFlags
 	sf.register(fs, e)
 	certOnly := fs.Bool("cert", false, "print only the node certificate (PEM), to hand to partners")
+	pub := publicURLFlag(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	u, err := publicURL(*pub)
+	if err != nil {
+		errorf(e, "--url: %v", err)
+		return 2
 	}
 	return withFederation(ctx, e, &sf, func(db fedDB) error {
 		n, err := loadNode(ctx, db)
@@ -112,19 +126,56 @@ func nodeShow(ctx context.Context, e *env, args []string) int {
 			_, err := e.stdout.Write(n.CertificatePEM())
 			return err
 		}
-		printNode(e.stdout, n)
+		printNode(e.stdout, n, u)
 		return nil
 	})
 }
 
-// printNode prints what partners need, to exchange out of band.
-func printNode(w io.Writer, n *federation.Node) {
+// publicURLFlag registers --url: the URL partners reach this node's
+// server at. By default it is built from the address `serve` listens on
+// (SETU_ADDR, else serve's default).
+func publicURLFlag(fs *flag.FlagSet, e *env) *string {
+	def := "https://" + envOr(e, "SETU_ADDR", "127.0.0.1:8443") + "/"
+	return fs.String("url", def, "the `URL` partners reach this node's server at, to print for them")
+}
+
+// publicURL is the URL to give partners: the server's root, which needs no
+// knowledge of API root paths. A listening address that names no host
+// (":8443", "0.0.0.0:8443") is shown with HOST in its place.
+func publicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not an https://HOST:PORT/ URL", s)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		host, port = u.Host, ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "HOST"
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	u.Host = host
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u.String(), nil
+}
+
+// printNode prints what partners need, to exchange out of band; u is the
+// URL they reach this node at.
+func printNode(w io.Writer, n *federation.Node, u string) {
 	fmt.Fprintf(w, "name:                %s\n", n.Name)
 	fmt.Fprintf(w, "country:             %s\n", n.Country)
 	fmt.Fprintf(w, "certificate SHA-256: %s\n", n.CertFingerprint())
 	fmt.Fprintf(w, "certificate expires: %s\n", n.Leaf().NotAfter.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "signing key:         %s\n", federation.EncodeSigningKey(n.PublicKey()))
 	fmt.Fprintf(w, "signing key SHA-256: %s\n", n.KeyFingerprint())
-	fmt.Fprintf(w, "\nPartners add this node with:\n  setu peer add %s --url https://HOST:PORT/ --fingerprint %s --signing-key %s\n",
-		n.Name, n.CertFingerprint(), federation.EncodeSigningKey(n.PublicKey()))
+	fmt.Fprintf(w, "TAXII URL:           %s\n", u)
+	fmt.Fprintf(w, "\nThe TAXII URL is the server's root, as `setu serve --addr` listens (give partners the name and port\n"+
+		"they reach it by: --url); its discovery URL (%staxii2/) and API root (%sapi/) work as well.\n", u, u)
+	fmt.Fprintf(w, "Partners add this node with:\n  setu peer add %s --url %s --fingerprint %s --signing-key %s --country %s\n",
+		n.Name, u, n.CertFingerprint(), federation.EncodeSigningKey(n.PublicKey()), n.Country)
 }

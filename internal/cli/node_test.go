@@ -39,6 +39,7 @@ func initNode(t *testing.T, name, country string) (dir string, fields map[string
 var fingerprintRE = regexp.MustCompile(`^([0-9A-F]{2}:){31}[0-9A-F]{2}$`)
 
 func TestNodeInitShow(t *testing.T) {
+	t.Setenv("SETU_ADDR", "")
 	dir := t.TempDir()
 	code, _, errs := run(t, "", "node", "show", "--data", dir)
 	if code != 1 || !strings.Contains(errs, "setu node init --name NAME --country CC") {
@@ -67,6 +68,34 @@ func TestNodeInitShow(t *testing.T) {
 		if got := nodeFields(t, out)[k]; got != init[k] {
 			t.Errorf("show %s = %q, init printed %q", k, got, init[k])
 		}
+	}
+
+	// The URL partners should use is the server's root, which works as a
+	// peer URL and with `setu taxii` as it is.
+	if got := nodeFields(t, out)["TAXII URL"]; got != "https://127.0.0.1:8443/" {
+		t.Errorf("show TAXII URL = %q, want serve's default address as a server root", got)
+	}
+	if !strings.Contains(out, "setu peer add IN-CERT --url https://127.0.0.1:8443/ --fingerprint "+init["certificate SHA-256"]) ||
+		!strings.Contains(out, "--country IN") {
+		t.Errorf("show does not give partners a usable peer add line:\n%s", out)
+	}
+	for _, tt := range []struct {
+		args      []string
+		env, want string
+	}{
+		{[]string{"--url", "https://setu.cert-in.example:8443"}, "", "https://setu.cert-in.example:8443/"},
+		{nil, "0.0.0.0:9443", "https://HOST:9443/"},
+		{nil, "[::]:9443", "https://HOST:9443/"},
+		{nil, "setu.internal:443", "https://setu.internal:443/"},
+	} {
+		t.Setenv("SETU_ADDR", tt.env)
+		_, out, errs := run(t, "", append([]string{"node", "show", "--data", dir}, tt.args...)...)
+		if got := nodeFields(t, out)["TAXII URL"]; got != tt.want {
+			t.Errorf("%v SETU_ADDR=%q: TAXII URL = %q, want %q (%s)", tt.args, tt.env, got, tt.want, errs)
+		}
+	}
+	if code, _, errs := run(t, "", "node", "show", "--data", dir, "--url", "http://x:1/"); code != 2 || !strings.Contains(errs, "https://HOST:PORT/") {
+		t.Errorf("show --url with http: exit %d, %s", code, errs)
 	}
 
 	// The PEM is the certificate the fingerprint describes, fit for mutual TLS.

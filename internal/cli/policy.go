@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/setu-cti/setu/internal/federation"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
@@ -66,6 +69,9 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return err
 		}
+		if r.IsPeer() {
+			return explainPeer(ctx, e, db, pol, r, v)
+		}
 		d := policy.NewGate(db, pol).Explain(r, v)
 		verdict := "DENY"
 		if d.Allow {
@@ -79,6 +85,68 @@ func policyExplain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "  submitter: %s\n  audience keys: %v\n", v.Submitter, pol.Audience(policy.DecodeFacts(v.Facts, v.Submitter)))
 		return nil
 	})
+}
+
+// explainPeer shows the decision egress makes for a partner node: the
+// policy gate as the peer, then every term of the agreement in force with
+// it; without an agreement nothing is released to the peer.
+func explainPeer(ctx context.Context, e *env, db nodeDB, pol policy.Config, r policy.Reader, v store.Version) error {
+	ps, ok := db.(store.Peers)
+	if !ok {
+		return errors.New("this store does not support federation")
+	}
+	gate := policy.NewGate(db, pol).Explain(r, v)
+	var d policy.Decision
+	terms := "none in force: nothing is released to " + r.Peer
+	rec, err := ps.Agreement(ctx, r.Peer)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		d = policy.Decision{Rule: "no-agreement", Reason: "no agreement with " + r.Peer + " is in force, so egress releases nothing to it"}
+	case err != nil:
+		return err
+	default:
+		a, err := federation.ParseAgreement(rec.Body)
+		if err != nil {
+			return fmt.Errorf("agreement with %s: %w", r.Peer, err)
+		}
+		d = a.Decide(pol, r.Country, r.Groups, &v)
+		terms = agreementTerms(a)
+	}
+	verdict := "DENY"
+	if d.Allow {
+		verdict = "ALLOW"
+	}
+	o := federation.ObjectOf(&v)
+	fmt.Fprintf(e.stdout, "%s %s@%s for partner node %s\n  rule:   %s\n  reason: %s\n", verdict, v.ID,
+		v.VersionTime.UTC().Format("2006-01-02T15:04:05.000Z"), r.Peer, d.Rule, d.Reason)
+	fmt.Fprintf(e.stdout, "  policy alone: %s (%s)\n", map[bool]string{true: "allow", false: "deny"}[gate.Allow], gate.Rule)
+	fmt.Fprintf(e.stdout, "  agreement: %s\n", terms)
+	fmt.Fprintf(e.stdout, "  submitter: %s; sectors: %s; names its submitter to peers: %s\n", v.Submitter,
+		orNone(strings.Join(o.Sectors, ",")), map[bool]string{true: "yes", false: "no"}[o.Named])
+	fmt.Fprintf(e.stdout, "  audience keys: %v\n", pol.Audience(o.Facts))
+	return nil
+}
+
+// agreementTerms summarises what an agreement lets cross.
+func agreementTerms(a *federation.Agreement) string {
+	scopes := make([]string, len(a.Distribution))
+	for i, s := range a.Distribution {
+		scopes[i] = string(s)
+	}
+	parts := []string{fmt.Sprintf("version %d", a.Version), "max TLP " + strings.ToLower(strings.TrimPrefix(a.MaxTLP.String(), "TLP:")),
+		"distribution " + strings.Join(scopes, ",")}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"groups", a.Groups}, {"types", a.Types}, {"sectors", a.Sectors}, {"residency honoured", a.Residency}, {"never released", a.NeverRelease}, {"released anyway", a.ReleaseAnyway}} {
+		if len(l.list) > 0 {
+			parts = append(parts, l.name+" "+strings.Join(l.list, ","))
+		}
+	}
+	if a.AnonymiseSubmitters {
+		parts = append(parts, "submitters anonymised")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // policyDefaultTLP shows or sets the TLP that objects without a TLP marking

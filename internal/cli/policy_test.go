@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -110,17 +111,47 @@ func TestOrgSetAnonymous(t *testing.T) {
 	if code, _, errs := run(t, "", "org", "add", "a", "--name", "A", "--country", "JP", "--kind", "business", "--anonymous", "--data", dir); code != 0 {
 		t.Fatalf("org add: %s", errs)
 	}
-	if _, out, _ := run(t, "", "org", "list", "--data", dir); !strings.Contains(out, "true") {
-		t.Errorf("list: %s", out)
+	row := func() string {
+		t.Helper()
+		_, out, _ := run(t, "", "org", "list", "--data", dir)
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "a ") {
+				// The last column is the organisation's STIX identity id,
+				// which no setting changes.
+				f := strings.Fields(l)
+				if !strings.HasPrefix(f[len(f)-1], "identity--") {
+					t.Fatalf("no identity column in %q", l)
+				}
+				return strings.Join(f[:len(f)-1], " ")
+			}
+		}
+		t.Fatalf("no row for a in:\n%s", out)
+		return ""
+	}
+	if got := row(); !strings.HasSuffix(got, " everyone") {
+		t.Errorf("list: %s", got)
 	}
 	if code, _, errs := run(t, "", "org", "set", "a", "--data", dir); code != 2 || !strings.Contains(errs, "nothing to set") {
 		t.Errorf("set nothing: %d %s", code, errs)
 	}
-	if code, _, errs := run(t, "", "org", "set", "a", "--anonymous=false", "--data", dir); code != 0 {
-		t.Fatalf("set: %s", errs)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--anonymous=false"}, "a A JP business no"},
+		{[]string{"--anonymous-to-partners", "--sector", "telecommunications,energy"}, "a A JP business telecommunications,energy partners"},
+		{[]string{"--name", "A Telco", "--kind", "critical-infrastructure-operator"}, "a A Telco JP critical-infrastructure-operator telecommunications,energy partners"},
+		{[]string{"--sector", "", "--anonymous-to-partners=false"}, "a A Telco JP critical-infrastructure-operator no"},
+	} {
+		if code, _, errs := run(t, "", append([]string{"org", "set", "a", "--data", dir}, tt.args...)...); code != 0 {
+			t.Fatalf("set %v: %s", tt.args, errs)
+		}
+		if got := row(); got != tt.want {
+			t.Errorf("after set %v: %q, want %q", tt.args, got, tt.want)
+		}
 	}
-	if _, out, _ := run(t, "", "org", "list", "--data", dir); strings.Contains(out, "true") {
-		t.Errorf("list after set: %s", out)
+	if code, _, errs := run(t, "", "org", "set", "a", "--sector", "Not A Sector", "--data", dir); code == 0 || !strings.Contains(errs, "sector") {
+		t.Errorf("bad sector: exit %d, %s", code, errs)
 	}
 	if code, _, _ := run(t, "", "org", "set", "nobody", "--anonymous", "--data", dir); code == 0 {
 		t.Error("set on an absent organisation succeeded")
@@ -151,11 +182,38 @@ func TestExplainPeer(t *testing.T) {
 		return mustRun(t, "policy", "explain", id, "--peer", "JP-CERT", "--data", dir)
 	}
 	group, resident := "indicator--00000001-0000-4000-8000-000000000000", "indicator--00000002-0000-4000-8000-000000000000"
+	// Without an agreement, nothing is released, whatever the policy says.
+	if out := explain(group); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "rule:   no-agreement") ||
+		!strings.Contains(out, "policy alone: deny (distribution-group)") {
+		t.Errorf("no agreement:\n%s", out)
+	}
+	apply := func(version int, extra string) {
+		t.Helper()
+		doc := fmt.Sprintf(`{"peer": "JP-CERT", "version": %d, "direction": {"outbound": ["shared"]}, "max_tlp": "amber",
+			"distribution": ["group", "partners"], "groups": ["in-jp-telecom"], "anonymise_submitters": true,
+			"mode": "pull", "schedule": "5m"%s}`, version, extra)
+		if code, out, errs := run(t, doc, "agreement", "apply", "--data", dir, "-"); code != 0 {
+			t.Fatalf("agreement apply: %s %s", out, errs)
+		}
+	}
+	// The import stored the objects in shared, the outbound collection.
+	apply(1, `, "sectors": ["telecommunications"]`)
 	if out := explain(group); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "distribution-group") {
 		t.Errorf("group object, JP-CERT not a member:\n%s", out)
 	}
 	mustRun(t, "group", "add", "--data", dir, "in-jp-telecom", "peer:JP-CERT")
-	if out := explain(group); !strings.HasPrefix(out, "ALLOW") {
+	// The policy lets it go; the agreement's sectors do not: the operators
+	// who imported it declared none.
+	out := explain(group)
+	for _, want := range []string{"DENY", "rule:   agreement-sector", "policy alone: allow (distribution-group)",
+		"agreement: version 1; max TLP amber; distribution group,partners; groups in-jp-telecom; sectors telecommunications; submitters anonymised",
+		"sectors: none", "names its submitter to peers: no"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("group object, JP-CERT a member, agreement limited to a sector: no %q in\n%s", want, out)
+		}
+	}
+	apply(2, "")
+	if out := explain(group); !strings.HasPrefix(out, "ALLOW") || !strings.Contains(out, "within the agreement with JP-CERT, version 2") {
 		t.Errorf("group object, JP-CERT a member:\n%s", out)
 	}
 	if out := explain(resident); !strings.HasPrefix(out, "DENY") || !strings.Contains(out, "residency") {
@@ -163,5 +221,41 @@ func TestExplainPeer(t *testing.T) {
 	}
 	if code, _, errs := run(t, "", "policy", "explain", group, "--peer", "KR-CERT", "--data", dir); code != 1 || !strings.Contains(errs, "KR-CERT") {
 		t.Errorf("explain for an unknown peer: exit %d, %s", code, errs)
+	}
+}
+
+// What the node's operators import carries the sectors of the node
+// operators' organisation as they were at the import: sharing agreements
+// limited to sectors read them.
+func TestImportCarriesNodeSectors(t *testing.T) {
+	dir, _ := initNode(t, "IN-CERT", "IN")
+	_, fp := peerCert(t)
+	mustRun(t, "peer", "add", "--data", dir, "JP-CERT", "--url", "https://jp.example/", "--fingerprint", fp, "--country", "JP")
+	mustRun(t, "org", "add", "--data", dir, "node", "--name", "Node operators", "--country", "IN", "--kind", "national-cert")
+	sectorsOf := func(i int) string {
+		t.Helper()
+		out := mustRun(t, "policy", "explain", fmt.Sprintf("indicator--%08x-0000-4000-8000-000000000000", i), "--peer", "JP-CERT", "--data", dir)
+		for _, l := range strings.Split(out, "\n") {
+			if _, rest, ok := strings.Cut(l, "sectors: "); ok {
+				return strings.SplitN(rest, ";", 2)[0]
+			}
+		}
+		t.Fatalf("explain shows no sectors:\n%s", out)
+		return ""
+	}
+	importOne := func(i int) {
+		t.Helper()
+		if code, out, errs := run(t, indicator(i, "2024-01-01T00:00:00.000Z"), "import", "--data", dir, "-"); code != 0 {
+			t.Fatalf("import: %s %s", out, errs)
+		}
+	}
+	importOne(1)
+	mustRun(t, "org", "set", "--data", dir, "node", "--sector", "energy,telecommunications")
+	importOne(2)
+	if got := sectorsOf(1); got != "none" {
+		t.Errorf("imported before the node declared sectors: %q", got)
+	}
+	if got := sectorsOf(2); got != "energy,telecommunications" {
+		t.Errorf("imported after: %q", got)
 	}
 }

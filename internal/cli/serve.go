@@ -80,6 +80,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	defer ln.Close()
+	if *country == "ZZ" {
+		// Not given: the country of the node's federation identity, if it
+		// has one, is the operators' organisation's.
+		if fdb, ok := db.(fedDB); ok {
+			if ni, err := fdb.NodeInfo(ctx); err == nil && ni.Country != "" {
+				*country = ni.Country
+			}
+		}
+	}
 	boot, err := bootstrap(ctx, db, *country, e.getenv("SETU_ADMIN_TOKEN"), time.Now().UTC())
 	if err != nil {
 		errorf(e, "initialising the node: %v", err)

@@ -42,7 +42,7 @@ type remoteFlags struct {
 }
 
 func (rf *remoteFlags) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&rf.collection, "collection", "", "remote collection `id` (required)")
+	fs.StringVar(&rf.collection, "collection", "", "remote collection: its `id`, alias or title (required)")
 	fs.StringVar(&rf.user, "user", e.getenv("SETU_TAXII_USER"), "user `name` for HTTP Basic (default SETU_TAXII_USER)")
 	fs.StringVar(&rf.token, "token", "", "API token or password (default SETU_TAXII_TOKEN; Bearer when no --user)")
 	fs.StringVar(&rf.ca, "ca", "", "PEM `file` of CA certificates to trust")
@@ -50,7 +50,7 @@ func (rf *remoteFlags) register(fs *flag.FlagSet, e *env) {
 	fs.BoolVar(&rf.insecure, "insecure-skip-verify", false, "do not verify the server's certificate (testing only)")
 }
 
-// client builds a TAXII client for apiRoot from the flags.
+// client builds a TAXII client for a server's URL from the flags.
 func (rf *remoteFlags) client(e *env, apiRoot string) (*taxii.Client, error) {
 	if rf.collection == "" {
 		return nil, errors.New("--collection is required")
@@ -100,8 +100,22 @@ func (rf *remoteFlags) client(e *env, apiRoot string) (*taxii.Client, error) {
 	return taxii.NewClient(apiRoot, opts...)
 }
 
+// locate finds the API root at the URL the client was built for (a
+// server's root, its discovery URL or an API root) and the collection the
+// flags name there, by id, alias or title.
+func (rf *remoteFlags) locate(ctx context.Context, c *taxii.Client) (root, collection string, err error) {
+	if root, err = c.FindAPIRoot(ctx); err != nil {
+		return "", "", err
+	}
+	col, err := c.FindCollection(ctx, root, rf.collection)
+	if err != nil {
+		return "", "", err
+	}
+	return root, col.ID, nil
+}
+
 func taxiiPull(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "taxii pull", "API-ROOT-URL --collection ID [--into NAME] [--added-after TS] [auth and trust flags]")
+	fs := newFlags(e, "taxii pull", "URL --collection ID|ALIAS [--into NAME] [--added-after TS] [auth and trust flags]\n\nURL is the server's root (https://HOST:PORT/), its discovery URL (.../taxii2/) or an API root.")
 	var sf storeFlags
 	sf.register(fs, e)
 	var rf remoteFlags
@@ -136,13 +150,22 @@ func taxiiPull(ctx context.Context, e *env, args []string) int {
 		errorf(e, "--into: %v", err)
 		return 1
 	}
-	w := ingest.Operator
+	root, remote, err := rf.locate(ctx, c)
+	if err != nil {
+		errorf(e, "pull: %v", err)
+		return 1
+	}
+	w, err := operatorWriter(ctx, st)
+	if err != nil {
+		errorf(e, "%v", err)
+		return 1
+	}
 	w.Audit = cliWrite("cli:taxii-pull", coll.ID)
-	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w))
+	in := ingest.New(st, 0, ingest.WithPatterns(match.DefaultWarninglist()), ingest.WithWriter(w), ingest.WithNodeIdentity(w.Identity))
 	var sum ingest.Summary
 	var last time.Time
 	shown := 0
-	for page, err := range c.AllObjects(ctx, root, rf.collection, f) {
+	for page, err := range c.AllObjects(ctx, root, remote, f) {
 		if err != nil {
 			errorf(e, "pull: %v", err)
 			printPull(e, sum, last)
@@ -191,7 +214,7 @@ func printPull(e *env, sum ingest.Summary, last time.Time) {
 }
 
 func taxiiPush(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "taxii push", "API-ROOT-URL --collection ID [--batch N] FILE... [auth and trust flags]")
+	fs := newFlags(e, "taxii push", "URL --collection ID|ALIAS [--batch N] FILE... [auth and trust flags]\n\nURL is the server's root (https://HOST:PORT/), its discovery URL (.../taxii2/) or an API root.")
 	var rf remoteFlags
 	rf.register(fs, e)
 	batch := fs.Int("batch", 1000, "objects per envelope")
@@ -202,11 +225,15 @@ func taxiiPush(ctx context.Context, e *env, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	root := fs.Arg(0)
-	c, err := rf.client(e, root)
+	c, err := rf.client(e, fs.Arg(0))
 	if err != nil {
 		errorf(e, "%v", err)
 		return 2
+	}
+	root, remote, err := rf.locate(ctx, c)
+	if err != nil {
+		errorf(e, "push: %v", err)
+		return 1
 	}
 	var ok, failed int
 	send := func(objs [][]byte) error {
@@ -216,7 +243,7 @@ func taxiiPush(ctx context.Context, e *env, args []string) int {
 		env := bytes.NewBufferString(`{"objects":[`)
 		env.Write(bytes.Join(objs, []byte(",")))
 		env.WriteString("]}")
-		st, err := c.AddEnvelope(ctx, root, rf.collection, env.Bytes())
+		st, err := c.AddEnvelope(ctx, root, remote, env.Bytes())
 		if err != nil {
 			return err
 		}

@@ -86,6 +86,32 @@ func TestTAXIIPushPull(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, errs)
 		}
 	})
+	// The server's root, its discovery URL and its API root all reach the
+	// same collection, named by id, alias or title.
+	for _, tt := range []struct{ url, coll string }{
+		{n.url + "/", "shared"},
+		{n.url + "/taxii2/", "Shared"},
+		{n.url, shared},
+		{root, "shared"},
+	} {
+		code, out, errs := run(t, "", "taxii", "pull", tt.url, "--collection", tt.coll, "--token", token, "--data", t.TempDir())
+		if code != 0 || !strings.Contains(out, "pulled 155 (new 155") {
+			t.Errorf("pull %s --collection %s: exit %d %q %q", tt.url, tt.coll, code, out, errs)
+		}
+	}
+	if code, out, errs := run(t, "", "taxii", "push", n.url+"/", "--collection", "shared", "--token", token, src); code != 0 || !strings.Contains(out, "pushed 155") {
+		t.Errorf("push to the server's root by alias: exit %d %q %q", code, out, errs)
+	}
+	t.Run("errors name the URL", func(t *testing.T) {
+		code, _, errs := run(t, "", "taxii", "pull", n.url+"/nowhere/", "--collection", "shared", "--token", token, "--data", t.TempDir())
+		if code == 0 || !strings.Contains(errs, n.url+"/nowhere/") || !strings.Contains(errs, "404") {
+			t.Errorf("exit %d, stderr %q", code, errs)
+		}
+		code, _, errs = run(t, "", "taxii", "push", n.url+"/", "--collection", "no-such", "--token", token, src)
+		if code == 0 || !strings.Contains(errs, `"no-such"`) || !strings.Contains(errs, "alias shared") {
+			t.Errorf("unknown collection: exit %d, stderr %q", code, errs)
+		}
+	})
 	t.Run("missing collection flag", func(t *testing.T) {
 		if code, _, _ := run(t, "", "taxii", "pull", root, "--data", t.TempDir()); code != 2 {
 			t.Errorf("exit %d, want 2", code)

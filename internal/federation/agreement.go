@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/account"
 	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 	"github.com/setu-cti/setu/internal/store"
@@ -57,13 +58,22 @@ type Agreement struct {
 	// Types are the object types that may cross; empty: all but the
 	// withheld ones.
 	Types []string
-	// Sectors restrict objects to those concerning one of these sectors;
-	// empty: no restriction. With a restriction, an object whose sectors
-	// are unknown is withheld.
+	// Sectors restrict objects to those submitted by an organisation in
+	// one of these sectors: the sectors the organisation declared
+	// (`setu org add|set --sector`), fixed beside each version when it is
+	// first stored, and sent to partners with it, so that the receiver's
+	// agreement reads the same. Empty: no restriction. With a restriction,
+	// an object whose sectors are unknown (its submitter declared none, or
+	// a plain TAXII server sent it) is withheld, and refused on arrival.
 	Sectors []string
-	// AnonymiseSubmitters: the peer receives objects in their released
-	// form without the submitting organisation, in the objects or in the
-	// metadata sent beside them.
+	// AnonymiseSubmitters: the peer is never released an object whose
+	// body names the organisation of this node that submitted it (as
+	// creator, or in a sighting as where it was seen); such objects are
+	// withheld (agreement-anonymise). An organisation anonymous towards
+	// partners (`setu org set ID --anonymous-to-partners`) or towards
+	// everyone has its objects released in one anonymised form, fixed at
+	// ingest and the same for every peer, so they cross. A partner's own
+	// objects, relayed, are as their origin released them.
 	AnonymiseSubmitters bool
 	// NeverRelease are types withheld on top of DefaultNeverRelease;
 	// ReleaseAnyway lifts defaults. Withheld reports the result.
@@ -181,8 +191,10 @@ var (
 //	                      nodes, public
 //	groups                sharing group ids; required with "group" scope
 //	types                 optional allow-list of object types
-//	sectors               optional allow-list of sectors
-//	anonymise_submitters  true or false
+//	sectors               optional allow-list of the sectors of submitting
+//	                      organisations
+//	anonymise_submitters  true or false: whether objects naming the
+//	                      organisation that submitted them are withheld
 //	never_release         optional types withheld besides the defaults
 //	release_anyway        optional defaults to release after all
 //	residency             optional country codes whose residency is honoured
@@ -273,7 +285,7 @@ func fromJSON(w *agreementJSON) (*Agreement, error) {
 		return ""
 	})
 	if w.AnonymiseSubmitters == nil {
-		bad("$.anonymise_submitters", "required: true to withhold which organisation submitted each object, else false")
+		bad("$.anonymise_submitters", "required: true to release no object naming the organisation of this node that submitted it (anonymous organisations' objects cross anonymised), else false")
 	} else {
 		a.AnonymiseSubmitters = *w.AnonymiseSubmitters
 	}
@@ -506,6 +518,41 @@ type Object struct {
 	Facts     policy.Facts
 	Residency []string
 	Sectors   []string
+	// Named: the body a peer would get names the organisation of this
+	// node that submitted it.
+	Named bool
+}
+
+// ObjectOf is what an agreement reads of a stored version: its policy
+// facts and the metadata fixed beside it at ingest.
+func ObjectOf(v *store.Version) Object {
+	f := policy.DecodeFacts(v.Facts, v.Submitter)
+	return Object{Type: v.Type, Facts: f, Residency: f.Resident, Sectors: f.Sectors, Named: namesSubmitter(v, f)}
+}
+
+// namesSubmitter reports whether the body peers get of v names the
+// organisation of this node that submitted it.
+func namesSubmitter(v *store.Version, f policy.Facts) bool {
+	if _, received := originOf(v); received || v.Submitter == account.NodeOrg {
+		// A partner's objects are as their origin released them; the
+		// node's own identity is what anonymity stands behind.
+		return false
+	}
+	switch f.Attribution {
+	case policy.AttributionNamed:
+		return true
+	case policy.AttributionAnonymous:
+		return false
+	}
+	// Stored before attribution was recorded: only an anonymous
+	// submission had a released form.
+	return v.Released == nil
+}
+
+// Decide is the decision egress makes for version v and the agreement's
+// peer (see Releases): the one `setu policy explain --peer` shows.
+func (a *Agreement) Decide(cfg policy.Config, dest string, groups []string, v *store.Version) policy.Decision {
+	return a.Releases(cfg, dest, groups, ObjectOf(v))
 }
 
 // Releases decides whether an object version may leave to the agreement's
@@ -585,9 +632,14 @@ func (a *Agreement) Releases(cfg policy.Config, dest string, groups []string, o 
 	}
 	if len(a.Sectors) > 0 && !slices.ContainsFunc(o.Sectors, func(s string) bool { return slices.Contains(a.Sectors, s) }) {
 		if len(o.Sectors) == 0 {
-			return deny("agreement-sector", "the object's sectors are unknown and the agreement is limited to %s", strings.Join(a.Sectors, ", "))
+			return deny("agreement-sector", "the sectors of the organisation that submitted the object are unknown and the agreement is limited to %s", strings.Join(a.Sectors, ", "))
 		}
-		return deny("agreement-sector", "the object concerns %s, outside the agreed sectors", strings.Join(o.Sectors, ", "))
+		return deny("agreement-sector", "the object was submitted by an organisation in %s, outside the agreed sectors (%s)",
+			strings.Join(o.Sectors, ", "), strings.Join(a.Sectors, ", "))
+	}
+	if a.AnonymiseSubmitters && o.Named {
+		return deny("agreement-anonymise", "the object names the organisation that submitted it (%s) and the agreement anonymises submitters; "+
+			"what it submits after `setu org set %s --anonymous-to-partners` crosses in anonymised form", o.Facts.Submitter, o.Facts.Submitter)
 	}
 	for _, c := range o.Residency {
 		if c != dest && slices.Contains(a.Residency, c) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -391,6 +392,12 @@ func TestReleases(t *testing.T) {
 		{"sectors unknown without a restriction", func(m map[string]any) { delete(m, "sectors") }, policy.Config{},
 			federation.Object{Type: "indicator", Facts: green}, true, ""},
 
+		// anonymise_submitters (baseDoc: true)
+		{"names its submitter", nil, policy.Config{},
+			federation.Object{Type: "indicator", Facts: green, Sectors: []string{"energy"}, Named: true}, false, "agreement-anonymise"},
+		{"names its submitter, not anonymised", func(m map[string]any) { m["anonymise_submitters"] = false }, policy.Config{},
+			federation.Object{Type: "indicator", Facts: green, Sectors: []string{"energy"}, Named: true}, true, ""},
+
 		// residency
 		{"resident in a country the agreement honours", nil, policy.Config{},
 			federation.Object{Type: "indicator", Facts: green, Sectors: []string{"energy"}, Residency: []string{"IN"}}, false, "agreement-residency"},
@@ -410,6 +417,34 @@ func TestReleases(t *testing.T) {
 			}
 			if strings.HasPrefix(d.Rule, "agreement-") && !strings.Contains(d.Reason, "agreement with JP-CERT, version 3") {
 				t.Errorf("reason %q does not name the agreement", d.Reason)
+			}
+		})
+	}
+}
+
+// TestObjectOf: what an agreement reads of a stored version is fixed
+// beside it: the submitter's sectors, and whether the body peers get names
+// the submitter (recorded at ingest; for versions stored before it was,
+// read from whether a released form exists).
+func TestObjectOf(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		v       store.Version
+		named   bool
+		sectors []string
+	}{
+		{"named", store.Version{Submitter: "telco", Facts: policy.Facts{Attribution: policy.AttributionNamed, Sectors: []string{"energy"}}.Encode()}, true, []string{"energy"}},
+		{"anonymous", store.Version{Submitter: "telco", Facts: policy.Facts{Attribution: policy.AttributionAnonymous}.Encode()}, false, nil},
+		{"stored before attribution, as submitted", store.Version{Submitter: "telco", Facts: policy.Facts{}.Encode()}, true, nil},
+		{"stored before attribution, anonymised", store.Version{Submitter: "telco", Facts: policy.Facts{}.Encode(), Released: []byte("{}")}, false, nil},
+		{"the node's operators", store.Version{Submitter: "node", Facts: policy.Facts{}.Encode()}, false, nil},
+		{"received from a partner", store.Version{Submitter: "node:JP", Facts: policy.Facts{Sectors: []string{"telecommunications"}}.Encode()}, false, []string{"telecommunications"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.v.Type = "indicator"
+			o := federation.ObjectOf(&tt.v)
+			if o.Named != tt.named || !slices.Equal(o.Sectors, tt.sectors) {
+				t.Errorf("ObjectOf = named %v, sectors %v; want %v, %v", o.Named, o.Sectors, tt.named, tt.sectors)
 			}
 		})
 	}

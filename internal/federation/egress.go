@@ -46,7 +46,7 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 	if err != nil {
 		return err
 	}
-	hash := egressTerms(a, groups)
+	hash := terms(a, groups, e.cfg.Policy)
 	for _, name := range a.Outbound {
 		c, err := e.cfg.DB.Collection(ctx, name)
 		if err != nil {
@@ -112,16 +112,17 @@ func (e *Engine) egress(ctx context.Context, p store.Peer, a *Agreement) error {
 	return nil
 }
 
-// egressTerms is what an out cursor's position is evaluated under: the
-// agreement and the sharing groups the peer is a member of. Without
-// groups it is the agreement's hash, as before groups could hold peers.
-func egressTerms(a *Agreement, groups []string) [32]byte {
+// terms is what a cursor's position was evaluated under, in either
+// direction: the agreement, the sharing groups the peer is a member of
+// and the node's default TLP. When they change, what was withheld or
+// refused under the old ones may now cross, so egress evaluates its
+// collections again and ingress pulls them again, from the start: what
+// already crossed is an exact duplicate, which costs little.
+func terms(a *Agreement, groups []string, cfg policy.Config) [32]byte {
 	h := a.Hash()
-	if len(groups) == 0 {
-		return h
-	}
 	d := sha256.New()
 	d.Write(h[:])
+	d.Write([]byte{0, byte(cfg.DefaultLevel())})
 	for _, g := range slices.Sorted(slices.Values(groups)) {
 		d.Write([]byte{0})
 		d.Write([]byte(g))
@@ -207,14 +208,19 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			continue
 		}
 		var d policy.Decision
-		if prev != nil && v.Type == prev.Type && v.Submitter == prev.Submitter && bytes.Equal(v.Facts, prev.Facts) {
+		if prev != nil && v.Type == prev.Type && v.Submitter == prev.Submitter && bytes.Equal(v.Facts, prev.Facts) &&
+			(v.Released == nil) == (prev.Released == nil) {
 			d = prevD
 		} else {
+			// Whether a released form exists matters only to versions
+			// stored before attribution was recorded (see ObjectOf).
 			dk := v.Type + "\x00" + v.Submitter + "\x00" + string(v.Facts)
+			if v.Released != nil {
+				dk += "\x00r"
+			}
 			var ok bool
 			if d, ok = decided[dk]; !ok {
-				f := policy.DecodeFacts(v.Facts, v.Submitter)
-				d = a.Releases(e.cfg.Policy, p.Country, groups, Object{Type: v.Type, Facts: f, Residency: f.Resident})
+				d = a.Decide(e.cfg.Policy, p.Country, groups, v)
 				decided[dk] = d
 			}
 			prev, prevD = v, d
@@ -229,6 +235,8 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 	var (
 		put      = make([]store.Version, 0, len(cand))
 		sign     = make([][]byte, 0, len(cand))
+		metas    = make([]*Meta, 0, len(cand))
+		metaOf   = map[string]*Meta{} // by facts: a batch shares a few
 		signRefs = make([]int64, 0, len(cand))
 		fwd      []Forward
 		fwdRefs  []int64
@@ -257,9 +265,26 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 			fwd = append(fwd, Forward{Body: releasedBody(v), Provenance: *in.base})
 			fwdRefs = append(fwdRefs, v.Ref)
 		case !signing[v.Ref]:
+			// Signed with the handling it is released under and the
+			// submitter's sectors, so the peer handles it as this node
+			// does rather than by its own defaults.
+			m, ok := metaOf[string(v.Facts)]
+			if !ok {
+				m = MetaOf(e.cfg.Policy, policy.DecodeFacts(v.Facts, v.Submitter))
+				if m.validate() != nil {
+					m = nil // e.g. a group id no partner could read
+				}
+				metaOf[string(v.Facts)] = m
+			}
+			if m == nil {
+				withheld["handling-unsendable"] = append(withheld["handling-unsendable"], v.Key())
+				counts["withheld:handling-unsendable"]++
+				continue
+			}
 			signing[v.Ref] = true
 			sign = append(sign, releasedBody(v))
 			signRefs = append(signRefs, v.Ref)
+			metas = append(metas, m)
 		}
 		put = append(put, *v)
 	}
@@ -269,7 +294,8 @@ func (e *Engine) release(ctx context.Context, p store.Peer, a *Agreement, groups
 	// position.
 	var signed, hopped []*Provenance
 	for start := 0; start < len(sign); start += e.cfg.PageSize {
-		ps, err := Sign(e.cfg.Node.Signer(), now, sign[start:min(start+e.cfg.PageSize, len(sign))])
+		end := min(start+e.cfg.PageSize, len(sign))
+		ps, err := SignMeta(e.cfg.Node.Signer(), now, sign[start:end], metas[start:end])
 		if err != nil {
 			return 0, 0, err
 		}

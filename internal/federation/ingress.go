@@ -11,9 +11,7 @@ import (
 	"iter"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -95,25 +93,21 @@ func (e *Engine) client(ctx context.Context, p store.Peer, need func(taxii.Colle
 		if err != nil {
 			return nil, err
 		}
-		pc = &peerClient{key: key, cl: cl, root: p.URL}
-		u, err := url.Parse(p.URL)
+		// The peer's URL may be its server's root, its discovery URL or
+		// an API root: discovery says which API root to sync with.
+		root, err := cl.FindAPIRoot(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/taxii2") {
-			// A discovery URL: sync with its default API root.
-			d, err := cl.Discovery(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if d.Default == "" {
-				return nil, fmt.Errorf("%s names no default API root", p.URL)
-			}
-			pc.root = d.Default
-		}
+		pc = &peerClient{key: key, cl: cl, root: root}
 	}
 	cols, err := pc.cl.Collections(ctx, pc.root)
 	if err != nil {
+		// The API root is looked for again next time: the peer may have
+		// moved it.
+		e.mu.Lock()
+		delete(e.clients, p.Name)
+		e.mu.Unlock()
 		return nil, err
 	}
 	next := &peerClient{key: pc.key, cl: pc.cl, root: pc.root, cols: cols.Collections, listed: e.cfg.Now()}
@@ -175,23 +169,50 @@ func (e *Engine) forget(peer string) {
 // its durable cursor: added_after is the X-TAXII-Date-Added-Last of the
 // last page fully ingested (the server's clock, so skew between the two
 // nodes cannot skip objects), and next within a run.
-func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement) error {
+//
+// A cursor evaluated under other terms (see terms) starts again from the
+// start, since what they refused may now be accepted. With once, every
+// collection is pulled from the start without durable cursors: the
+// re-offer of a node whose partner pushes (see reoffer).
+func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement, once bool) error {
 	inbound, err := e.cfg.DB.Collection(ctx, a.Inbound)
 	if err != nil {
 		return err
 	}
+	groups, err := e.cfg.DB.PeerGroups(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	now := terms(a, groups, e.cfg.Policy)
 	pc, err := e.reach(ctx, p, store.SyncIn, readable)
 	if err != nil {
 		return err
+	}
+	save := func(c store.SyncCursor) error {
+		if once {
+			return nil
+		}
+		return e.cfg.DB.SetSyncCursor(ctx, c)
+	}
+	fail := func(c store.SyncCursor, err error) error {
+		if once {
+			return err
+		}
+		return e.fail(ctx, c, err)
 	}
 	cl, root := pc.cl, pc.root
 	for _, c := range pc.cols {
 		if !c.CanRead {
 			continue
 		}
-		cur, err := e.cursor(ctx, p.Name, store.SyncIn, c.ID)
-		if err != nil {
-			return err
+		cur := store.SyncCursor{Peer: p.Name, Direction: store.SyncIn, Collection: c.ID}
+		if !once {
+			if cur, err = e.cursor(ctx, p.Name, store.SyncIn, c.ID); err != nil {
+				return err
+			}
+		}
+		if cur.Agreement != now {
+			cur.Added, cur.Agreement = time.Time{}, now
 		}
 		f := taxii.Filter{AddedAfter: cur.Added, Limit: e.cfg.PageSize, Versions: taxii.VersionMatch{All: true}}
 		// Three stages, each a page ahead of the next: the next page
@@ -218,15 +239,15 @@ func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement) error {
 			var fe fetchError
 			if errors.As(err, &fe) {
 				e.forget(p.Name)
-				return e.fail(ctx, cur, fe.err)
+				return fail(cur, fe.err)
 			}
 			if err != nil {
-				return e.fail(ctx, cur, err)
+				return fail(cur, err)
 			}
 			pg := cp.pg
 			errs, err := e.commit(ctx, p, inbound.ID, cp.in)
 			if err != nil {
-				return e.fail(ctx, cur, err)
+				return fail(cur, err)
 			}
 			for _, err := range errs {
 				if err == nil {
@@ -238,16 +259,51 @@ func (e *Engine) pull(ctx context.Context, p store.Peer, a *Agreement) error {
 				cur.Added = pg.Headers.DateAddedLast
 			}
 			cur.LastError = ""
-			if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
+			if err := save(cur); err != nil {
 				return err
 			}
 		}
 		cur.LastSuccess, cur.LastError = e.cfg.Now().UTC(), ""
-		if err := e.cfg.DB.SetSyncCursor(ctx, cur); err != nil {
+		if err := save(cur); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// TermsCursor is the collection name of the cursor on which a node whose
+// partner pushes to it keeps the terms (see terms) its inbound objects
+// were last decided under.
+const TermsCursor = "(terms)"
+
+// reoffer is pull's part in push mode, where the peer sends: when this
+// node's terms with the peer (its agreement, the peer's groups, its
+// default TLP) have changed since objects were last decided, what the old
+// terms refused is fetched again by pulling the peer's view once from the
+// start. The peer's own push cursor has long passed it. It reports
+// whether it contacted the peer.
+func (e *Engine) reoffer(ctx context.Context, p store.Peer, a *Agreement) (bool, error) {
+	groups, err := e.cfg.DB.PeerGroups(ctx, p.Name)
+	if err != nil {
+		return false, err
+	}
+	now := terms(a, groups, e.cfg.Policy)
+	mark, err := e.cfg.DB.SyncCursor(ctx, p.Name, store.SyncIn, TermsCursor)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The first terms: nothing was decided under others.
+		return false, e.cfg.DB.SetSyncCursor(ctx, store.SyncCursor{Peer: p.Name, Direction: store.SyncIn,
+			Collection: TermsCursor, Agreement: now, LastSuccess: e.cfg.Now().UTC()})
+	case err != nil:
+		return false, err
+	case mark.Agreement == now:
+		return false, nil
+	}
+	if err := e.pull(ctx, p, a, true); err != nil {
+		return true, err
+	}
+	mark.Agreement, mark.LastSuccess = now, e.cfg.Now().UTC()
+	return true, e.cfg.DB.SetSyncCursor(ctx, mark)
 }
 
 // Refusal is why an object from a peer was not accepted; Rule is a stable
@@ -295,6 +351,7 @@ type inItem struct {
 	key    string
 	origin string
 	prov   *Provenance
+	recv   *ingest.Received // what the origin fixed beside it
 }
 
 // receive decides objects received from peer p (pulled, or pushed to
@@ -417,6 +474,7 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		key := o.key
 		origin := p.Name
 		var rec *Provenance
+		var recv *ingest.Received
 		if setu {
 			if provErr != nil {
 				in.refuse(i, key, provenanceRule(provErr), provErr)
@@ -437,10 +495,19 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 			}
 			origin = pr.Origin.Node
 			rec = pr
+			recv = pr.Meta.Received()
 		}
 		facts, err := policy.Classify(o.ObjectMarkingRefs, resolve)
 		if err != nil {
 			return nil, err
+		}
+		obj := Object{Type: o.Type, Facts: facts, Residency: facts.Resident}
+		if recv != nil {
+			// Handled as its origin released it (its default TLP, say),
+			// never more widely than its markings say here; with the
+			// sectors of the organisation that submitted it there.
+			obj.Facts = obj.Facts.Assign(recv.Handling)
+			obj.Residency, obj.Sectors = obj.Facts.Resident, recv.Sectors
 		}
 		if o.Type == "marking-definition" {
 			local[o.ID] = o.body()
@@ -448,11 +515,11 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		if o.Type == "marking-definition" && isDistributionMarking(o.ID, o.body()) {
 			// The vocabulary of distribution, not content: an object that
 			// names one is checked against the agreement itself.
-		} else if d := a.Releases(e.cfg.Policy, e.cfg.Node.Country, peerGroups, Object{Type: o.Type, Facts: facts, Residency: facts.Resident}); !d.Allow {
+		} else if d := a.Releases(e.cfg.Policy, e.cfg.Node.Country, peerGroups, obj); !d.Allow {
 			in.refuse(i, key, "inbound:"+d.Rule, errors.New(d.Reason))
 			continue
 		}
-		items = append(items, inItem{idx: i, raw: raw, key: key, origin: origin, prov: rec})
+		items = append(items, inItem{idx: i, raw: raw, key: key, origin: origin, prov: rec, recv: recv})
 	}
 	// The write path sees the definitions to be stored first, as it would
 	// once they were.
@@ -470,11 +537,12 @@ func (e *Engine) check(ctx context.Context, p store.Peer, a *Agreement, objects 
 		}
 		run := items[start:end]
 		raws := make([][]byte, len(run))
+		recvs := make([]*ingest.Received, len(run))
 		for j := range run {
-			raws[j] = run[j].raw
+			raws[j], recvs[j] = run[j].raw, run[j].recv
 		}
 		w := ingest.Writer{Org: NodeSubmitter(run[0].origin), Relay: true, Via: p.Name, Audit: e.received(p.Name)}
-		in.runs = append(in.runs, inRun{items: run, prep: e.ingest.Prepare(ctx, w, raws, sn.ingest)})
+		in.runs = append(in.runs, inRun{items: run, prep: e.ingest.PrepareReceived(ctx, w, raws, recvs, sn.ingest)})
 		start = end
 	}
 	return in, ctx.Err()

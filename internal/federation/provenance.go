@@ -35,7 +35,8 @@ import (
 //
 // Format 1 (the "v" member), in JSON:
 //
-//	{"v": 1,
+//	{"v": 2,
+//	 "meta":   {"tlp": "green", "sectors": [...]}, (format 2; see Meta)
 //	 "origin": {"node": "IN-CERT", "at": RFC 3339 time, "root": base64 SHA-256,
 //	            "index": n, "size": n, "proof": [base64 SHA-256, ...], "sig": base64 Ed25519},
 //	 "path":   [{"node": "JP-CERT", "to": "KR-CERT", "at": ..., "root": ..., "index": ...,
@@ -44,18 +45,41 @@ import (
 // Signed message of a step: the context "setu provenance v1", the step's
 // kind ("origin" or "hop"), node, to (empty for the origin) and time
 // (UTC, nanoseconds), each ended by a zero byte, then the batch size as 8
-// bytes big-endian and the 32-byte root. Leaves: SHA-256(0x00 || SHA-256 of
-// the object's canonical JSON) for the origin; SHA-256(0x00 || object
-// digest || SHA-256 of the previous step's signature) for a hop. Interior
+// bytes big-endian and the 32-byte root. Leaves: SHA-256(0x00 || object
+// digest) for the origin; SHA-256(0x00 || object digest || SHA-256 of the
+// previous step's signature) for a hop, where the object digest is the
+// SHA-256 of the object's canonical JSON (format 1) or the SHA-256 of that
+// followed by the SHA-256 of the Meta's canonical JSON (format 2). Interior
 // nodes: SHA-256(0x01 || left || right), split as RFC 9162 splits.
 type Provenance struct {
-	Format int    `json:"v"`
+	Format int `json:"v"`
+	// Meta is what the origin fixed beside the object (format 2): its
+	// handling and the submitter's sectors, covered by every signature.
+	Meta   *Meta  `json:"meta,omitzero"`
 	Origin Step   `json:"origin"`
 	Path   []Step `json:"path,omitzero"`
 }
 
-// ProvenanceFormat is the format version this package writes and reads.
-const ProvenanceFormat = 1
+// ProvenanceFormat is the format version this package writes. Format 2
+// adds Meta; the object's digest in every leaf is then SHA-256 of the
+// SHA-256 of its canonical JSON followed by the Meta's digest. Format 1
+// records (no Meta; the digest is that of the object's JSON) are still
+// read and forwarded as they are.
+const ProvenanceFormat = 2
+
+// objectDigest is what a leaf of p's steps binds of the object whose
+// canonical JSON is body (see ProvenanceFormat).
+func (p *Provenance) objectDigest(body []byte) [32]byte {
+	d := sha256.Sum256(body)
+	if p.Format < 2 || p.Meta == nil {
+		return d
+	}
+	md := p.Meta.digest()
+	var buf [64]byte
+	copy(buf[:32], d[:])
+	copy(buf[32:], md[:])
+	return sha256.Sum256(buf[:])
+}
 
 // EnvelopeProperty is the TAXII envelope member that carries provenance.
 const EnvelopeProperty = "x_setu_provenance"
@@ -204,21 +228,49 @@ func checkBatch(s Signer, n int) error {
 	return nil
 }
 
-// Sign releases a batch as its origin: bodies are the objects' canonical
-// JSON, and the result holds one provenance per body, in order, under one
-// signature.
+// Sign releases a batch as its origin in format 1, without Meta: bodies
+// are the objects' canonical JSON, and the result holds one provenance per
+// body, in order, under one signature. SignMeta is what a node releases
+// with.
 func Sign(origin Signer, at time.Time, bodies [][]byte) ([]Provenance, error) {
+	return SignMeta(origin, at, bodies, nil)
+}
+
+// SignMeta is Sign with, index for index, the Meta of each object
+// (format 2). With metas nil it signs format 1.
+func SignMeta(origin Signer, at time.Time, bodies [][]byte, metas []*Meta) ([]Provenance, error) {
 	if err := checkBatch(origin, len(bodies)); err != nil {
 		return nil, err
 	}
+	if metas != nil && len(metas) != len(bodies) {
+		return nil, fmt.Errorf("provenance: %d metas for %d objects", len(metas), len(bodies))
+	}
+	ps := make([]Provenance, len(bodies))
 	leaves := make([]Digest, len(bodies))
+	normal := map[*Meta]*Meta{} // each Meta given, normalised once
 	for i, b := range bodies {
-		leaves[i] = leafHash(sha256.Sum256(b), nil)
+		ps[i].Format = 1
+		if metas != nil {
+			m := metas[i]
+			if m == nil {
+				return nil, fmt.Errorf("provenance: object %d has no meta", i)
+			}
+			n, ok := normal[m]
+			if !ok {
+				if err := m.validate(); err != nil {
+					return nil, err
+				}
+				c := *m
+				c.normalise()
+				n, normal[m] = &c, &c
+			}
+			ps[i].Format, ps[i].Meta = ProvenanceFormat, n
+		}
+		leaves[i] = leafHash(ps[i].objectDigest(b), nil)
 	}
 	steps := signBatch(origin, "origin", "", at, leaves)
-	ps := make([]Provenance, len(bodies))
 	for i := range ps {
-		ps[i] = Provenance{Format: ProvenanceFormat, Origin: steps[i]}
+		ps[i].Origin = steps[i]
 	}
 	return ps, nil
 }
@@ -256,13 +308,13 @@ func AddHop(s Signer, to string, at time.Time, batch []Forward) ([]Provenance, e
 			}
 		}
 		link := p.last().link()
-		leaves[i] = leafHash(sha256.Sum256(f.Body), &link)
+		leaves[i] = leafHash(p.objectDigest(f.Body), &link)
 	}
 	steps := signBatch(s, "hop", to, at, leaves)
 	out := make([]Provenance, len(batch))
 	for i, f := range batch {
 		out[i] = Provenance{Format: f.Provenance.Format, Origin: f.Provenance.Origin,
-			Path: append(slices.Clone(f.Provenance.Path), steps[i])}
+			Path: append(slices.Clone(f.Provenance.Path), steps[i]), Meta: f.Provenance.Meta}
 	}
 	return out, nil
 }
@@ -371,7 +423,7 @@ func (v *Verifier) Verify(p *Provenance, body []byte) error {
 	if n := len(p.Path); n > 0 && v.self != "" && p.Path[n-1].To != v.self {
 		return fmt.Errorf("provenance: the last hop sent the object to %s, not %s: %w", p.Path[n-1].To, v.self, ErrMisdirected)
 	}
-	digest := sha256.Sum256(body)
+	digest := p.objectDigest(body)
 	if err := v.verifyStep(&p.Origin, "origin", leafHash(digest, nil)); err != nil {
 		return fmt.Errorf("provenance: origin %s: %w", p.Origin.Node, err)
 	}
@@ -427,8 +479,17 @@ func (p *Provenance) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("provenance: "+format+": %w", append(a, ErrMalformed)...)
 	}
-	if p.Format != ProvenanceFormat {
-		return bad("format %d, this node reads %d", p.Format, ProvenanceFormat)
+	switch {
+	case p.Format < 1 || p.Format > ProvenanceFormat:
+		return bad("format %d, this node reads 1 to %d", p.Format, ProvenanceFormat)
+	case p.Format == 1 && p.Meta != nil:
+		return bad("format 1 carries no meta")
+	case p.Format >= 2 && p.Meta == nil:
+		return bad("format %d needs meta", p.Format)
+	case p.Meta != nil:
+		if err := p.Meta.validate(); err != nil {
+			return err
+		}
 	}
 	if len(p.Path) > MaxPath {
 		return bad("%d hops, at most %d", len(p.Path), MaxPath)

@@ -33,8 +33,17 @@ import (
 // order of (lo, hi).
 //
 // Per-version part: storedFormat, uvarint provenance format, uvarint step
-// count, uvarint index per step.
-const storedFormat = 0x01
+// count, uvarint index per step, and for format 2 the uvarint position of
+// its Meta in the shared part's table.
+//
+// A shared part whose records carry Meta (format 2) starts with
+// storedMetaFormat instead, and after the steps holds a table: uvarint
+// count, then per Meta its canonical JSON (uvarint length and bytes). The
+// Metas of a batch are few and shared by many records.
+const (
+	storedFormat     = 0x01
+	storedMetaFormat = 0x02
+)
 
 // span is a subtree of a batch's Merkle tree: the leaves [lo, hi).
 type span struct{ lo, hi int64 }
@@ -130,6 +139,8 @@ func storeProvenance(ps []*Provenance) [][2][]byte {
 	type group struct {
 		trees   []*tree
 		members []int
+		metas   [][]byte       // canonical JSON, in table order
+		metaAt  map[string]int // canonical JSON -> position
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -165,18 +176,31 @@ func storeProvenance(ps []*Provenance) [][2][]byte {
 				}
 			}
 		}
-		rec := make([]byte, 0, 4+2*len(steps))
+		rec := make([]byte, 0, 5+2*len(steps))
 		rec = append(rec, storedFormat)
 		rec = binary.AppendUvarint(rec, uint64(p.Format))
 		rec = binary.AppendUvarint(rec, uint64(len(steps)))
 		for _, s := range steps {
 			rec = binary.AppendUvarint(rec, uint64(s.Index))
 		}
+		if p.Meta != nil {
+			c := p.Meta.canonical()
+			at, ok := g.metaAt[string(c)]
+			if !ok {
+				if g.metaAt == nil {
+					g.metaAt = map[string]int{}
+				}
+				at = len(g.metas)
+				g.metas = append(g.metas, c)
+				g.metaAt[string(c)] = at
+			}
+			rec = binary.AppendUvarint(rec, uint64(at))
+		}
 		out[i][0] = rec
 	}
 	for _, k := range order {
 		g := groups[k]
-		shared := encodeShared(g.trees)
+		shared := encodeShared(g.trees, g.metas)
 		for _, i := range g.members {
 			out[i][1] = shared
 		}
@@ -185,9 +209,12 @@ func storeProvenance(ps []*Provenance) [][2][]byte {
 }
 
 // encodeShared writes the shared part of a group, keeping only the tree
-// hashes that cannot be computed from others kept.
-func encodeShared(trees []*tree) []byte {
+// hashes that cannot be computed from others kept, and its Metas.
+func encodeShared(trees []*tree, metas [][]byte) []byte {
 	b := []byte{storedFormat}
+	if len(metas) > 0 {
+		b[0] = storedMetaFormat
+	}
 	b = binary.AppendUvarint(b, uint64(len(trees)))
 	for _, t := range trees {
 		h := &t.head
@@ -225,6 +252,13 @@ func encodeShared(trees []*tree) []byte {
 			b = binary.AppendUvarint(b, uint64(s.hi-s.lo))
 			d := t.nodes[s]
 			b = append(b, d[:]...)
+		}
+	}
+	if len(metas) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(metas)))
+		for _, m := range metas {
+			b = binary.AppendUvarint(b, uint64(len(m)))
+			b = append(b, m...)
 		}
 	}
 	return b
@@ -281,10 +315,17 @@ func (r *reader) str() string {
 	return string(s)
 }
 
+// shared is a decoded shared part.
+type shared struct {
+	trees []*tree
+	metas []*Meta
+}
+
 // decodeShared reads a shared part.
-func decodeShared(b []byte) ([]*tree, error) {
+func decodeShared(b []byte) (*shared, error) {
 	r := &reader{b: b}
-	if f := r.bytes(1); f[0] != storedFormat {
+	f := r.bytes(1)[0]
+	if f != storedFormat && f != storedMetaFormat {
 		return nil, errStored
 	}
 	n := r.uvarint()
@@ -320,15 +361,37 @@ func decodeShared(b []byte) ([]*tree, error) {
 		}
 		trees = append(trees, t)
 	}
+	sh := &shared{trees: trees}
+	if f == storedMetaFormat {
+		m := r.uvarint()
+		if m == 0 || m > uint64(len(r.b)) {
+			return nil, errStored
+		}
+		for range m {
+			n := r.uvarint()
+			if n > maxMetaBytes {
+				return nil, errStored
+			}
+			raw := r.bytes(n)
+			if r.err != nil {
+				return nil, r.err
+			}
+			meta, err := decodeMeta(raw)
+			if err != nil {
+				return nil, err
+			}
+			sh.metas = append(sh.metas, meta)
+		}
+	}
 	if len(r.b) != 0 {
 		return nil, errStored
 	}
-	return trees, nil
+	return sh, nil
 }
 
 // storedDecoder reads stored records, parsing each shared part once.
 type storedDecoder struct {
-	shared map[*byte][]*tree
+	shared map[*byte]*shared
 }
 
 // decode reads one stored record: whole JSON, or a per-version part with
@@ -341,16 +404,17 @@ func (d *storedDecoder) decode(r store.ProvenanceRecord) (*Provenance, error) {
 		return nil, errStored
 	}
 	if d.shared == nil {
-		d.shared = map[*byte][]*tree{}
+		d.shared = map[*byte]*shared{}
 	}
-	trees, ok := d.shared[&r.Shared[0]]
+	sh, ok := d.shared[&r.Shared[0]]
 	if !ok {
 		var err error
-		if trees, err = decodeShared(r.Shared); err != nil {
+		if sh, err = decodeShared(r.Shared); err != nil {
 			return nil, err
 		}
-		d.shared[&r.Shared[0]] = trees
+		d.shared[&r.Shared[0]] = sh
 	}
+	trees := sh.trees
 	rd := &reader{b: r.Record}
 	if f := rd.bytes(1); f[0] != storedFormat {
 		return nil, errStored
@@ -373,6 +437,13 @@ func (d *storedDecoder) decode(r store.ProvenanceRecord) (*Provenance, error) {
 		} else {
 			p.Path = append(p.Path, s)
 		}
+	}
+	if p.Format >= 2 {
+		at := rd.uvarint()
+		if rd.err != nil || at >= uint64(len(sh.metas)) {
+			return nil, errStored
+		}
+		p.Meta = sh.metas[at]
 	}
 	if len(rd.b) != 0 {
 		return nil, errStored
@@ -398,6 +469,10 @@ func (p *Provenance) steps() []*Step {
 func (p *Provenance) appendJSON(b []byte) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(p.Format), 10)
+	if p.Meta != nil {
+		b = append(b, `,"meta":`...)
+		b = append(b, p.Meta.canonical()...)
+	}
 	b = append(b, `,"origin":`...)
 	b = p.Origin.appendJSON(b)
 	if len(p.Path) > 0 {

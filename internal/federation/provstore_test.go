@@ -25,6 +25,20 @@ func testBodies(n int, tag string) [][]byte {
 	return bs
 }
 
+// testMetas are metas for n objects: two distinct ones, alternating.
+func testMetas(n int) []*Meta {
+	a := &Meta{TLP: "green", Sectors: []string{"telecommunications", "energy"}}
+	b := &Meta{TLP: "amber", Distribution: []string{"group", "partners"}, Groups: []string{"in-jp-telecom"}, Resident: []string{"IN"}}
+	out := make([]*Meta, n)
+	for i := range out {
+		out[i] = a
+		if i%2 == 1 {
+			out[i] = b
+		}
+	}
+	return out
+}
+
 // roundTrip stores ps as egress and ingress do and reads them back.
 func roundTrip(t *testing.T, ps []*Provenance) []store.ProvenanceRecord {
 	t.Helper()
@@ -58,10 +72,19 @@ func roundTrip(t *testing.T, ps []*Provenance) []store.ProvenanceRecord {
 func TestStoredProvenance(t *testing.T) {
 	in, jp, kr := testSigner("IN", 1), testSigner("JP", 2), testSigner("KR", 3)
 	at := time.Date(2026, 5, 1, 9, 30, 0, 123456789, time.UTC)
-	for _, n := range []int{1, 2, 3, 7, 64, 100, 2000} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	for _, tt := range []struct {
+		n     int
+		metas bool
+	}{{1, false}, {2, false}, {3, false}, {7, false}, {64, false}, {100, false}, {2000, false},
+		{1, true}, {7, true}, {100, true}, {2000, true}} {
+		n := tt.n
+		t.Run(fmt.Sprintf("%d/meta=%v", n, tt.metas), func(t *testing.T) {
 			bs := testBodies(n, "a")
-			ps, err := Sign(in, at, bs)
+			var metas []*Meta
+			if tt.metas {
+				metas = testMetas(n)
+			}
+			ps, err := SignMeta(in, at, bs, metas)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,13 +94,16 @@ func TestStoredProvenance(t *testing.T) {
 					t.Fatalf("record %d does not share the batch's part", i)
 				}
 			}
-			// A whole batch keeps its leaves and nothing else.
-			trees, err := decodeShared(recs[0].Shared)
+			// A whole batch keeps its leaves, and its distinct metas.
+			sh, err := decodeShared(recs[0].Shared)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n > 1 && len(trees[0].nodes) != n {
-				t.Errorf("shared part keeps %d hashes, want the %d leaves", len(trees[0].nodes), n)
+			if n > 1 && len(sh.trees[0].nodes) != n {
+				t.Errorf("shared part keeps %d hashes, want the %d leaves", len(sh.trees[0].nodes), n)
+			}
+			if want := min(n, 2); tt.metas && len(sh.metas) != want {
+				t.Errorf("shared part keeps %d metas, want %d", len(sh.metas), want)
 			}
 			per := 0
 			for _, r := range recs {
@@ -143,6 +169,12 @@ func TestStoredProvenanceCorrupt(t *testing.T) {
 	}
 	parts := storeProvenance(pointers(ps))
 	rec, shared := parts[4][0], parts[4][1]
+	mps, err := SignMeta(testSigner("IN", 1), time.Unix(1e9, 0), testBodies(9, "a"), testMetas(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mparts := storeProvenance(pointers(mps))
+	metaRec, metaShared := mparts[4][0], mparts[4][1]
 	for _, tt := range []struct {
 		name           string
 		record, shared []byte
@@ -154,10 +186,14 @@ func TestStoredProvenanceCorrupt(t *testing.T) {
 		{"shared empty", rec, []byte{}},
 		{"shared not binary", rec, []byte(`{"v":1}`)},
 		{"leaf missing", rec, func() []byte {
-			trees, _ := decodeShared(shared)
-			delete(trees[0].nodes, span{5, 6})
-			return encodeShared(trees)
+			sh, _ := decodeShared(shared)
+			delete(sh.trees[0].nodes, span{5, 6})
+			return encodeShared(sh.trees, nil)
 		}()},
+		{"meta missing", metaRec, metaShared[:len(metaShared)-3]},
+		{"meta index outside", append(bytes.Clone(metaRec[:len(metaRec)-1]), 9), metaShared},
+		{"meta table without metas", metaRec, shared},
+		{"meta invalid", metaRec, bytes.Replace(bytes.Clone(metaShared), []byte(`"green"`), []byte(`"grey!"`), 1)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var dec storedDecoder
@@ -172,6 +208,9 @@ func FuzzStoredProvenance(f *testing.F) {
 	ps, _ := Sign(testSigner("IN", 1), time.Unix(1e9, 0), testBodies(5, "a"))
 	parts := storeProvenance(pointers(ps))
 	f.Add(parts[2][0], parts[2][1])
+	mps, _ := SignMeta(testSigner("IN", 1), time.Unix(1e9, 0), testBodies(5, "a"), testMetas(5))
+	mparts := storeProvenance(pointers(mps))
+	f.Add(mparts[3][0], mparts[3][1])
 	f.Fuzz(func(t *testing.T, rec, shared []byte) {
 		var dec storedDecoder
 		p, err := dec.decode(store.ProvenanceRecord{Record: rec, Shared: shared})

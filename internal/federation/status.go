@@ -61,6 +61,15 @@ func Status(ctx context.Context, db StatusStore, now time.Time) ([]PeerStatus, e
 		get(p).Counts = m
 	}
 	for _, c := range cs {
+		if c.Collection == TermsCursor {
+			continue // a record of terms, not a position
+		}
+		if c.Collection == ServerCursor && c.LastError == "" {
+			// The peer's server answers again: the row was there to say
+			// why it could not be reached. Kept, its time of recovery
+			// would read as a lag that grows while syncing works.
+			continue
+		}
 		st := CursorStatus{SyncCursor: c, Behind: -1}
 		if !c.LastSuccess.IsZero() {
 			st.Lag = now.Sub(c.LastSuccess)

@@ -353,10 +353,18 @@ func (e *Engine) Round(ctx context.Context, name string) (time.Duration, error) 
 			contacted = true
 		}
 	}
-	if a.Inbound != "" && (a.Mode == ModePull || a.Mode == ModeBoth) {
-		if err := e.pull(ctx, p, a); err != nil {
+	switch {
+	case a.Inbound == "":
+	case a.Mode == ModePull || a.Mode == ModeBoth:
+		if err := e.pull(ctx, p, a, false); err != nil {
 			errs = append(errs, fmt.Errorf("pull from %s: %w", name, err))
 		} else {
+			contacted = true
+		}
+	default:
+		if pulled, err := e.reoffer(ctx, p, a); err != nil {
+			errs = append(errs, fmt.Errorf("pull from %s after the terms changed: %w", name, err))
+		} else if pulled {
 			contacted = true
 		}
 	}

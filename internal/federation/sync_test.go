@@ -71,12 +71,7 @@ func TestTwoNodesSyncBothWays(t *testing.T) {
 	// The anonymous organisation's submission goes through TAXII, as a
 	// user of IN would send it.
 	acmeID := identityIn(t, in.run("org", "add", "acme", "--name", "Acme", "--country", "IN", "--kind", "business", "--anonymous"))
-	nodeID := ""
-	for _, line := range strings.Split(in.run("org", "list"), "\n") {
-		if strings.HasPrefix(line, account.NodeOrg+" ") {
-			nodeID = identityIn(t, line)
-		}
-	}
+	nodeID := nodeIdentity(in)
 	in.run("user", "add", "alice", "--org", "acme", "--role", "analyst")
 	tok := strings.TrimSpace(in.run("token", "create", "alice"))
 	in.run("collection", "grant", "shared", "acme", "--read", "--write")
@@ -345,6 +340,19 @@ func TestPushBetweenNodes(t *testing.T) {
 			t.Errorf("/metrics has no %s:\n%s", want, b)
 		}
 	}
+}
+
+// nodeIdentity is n's STIX identity id (its operators' organisation's),
+// as org list shows it.
+func nodeIdentity(n *node) string {
+	n.t.Helper()
+	for _, line := range strings.Split(n.run("org", "list"), "\n") {
+		if strings.HasPrefix(line, account.NodeOrg+" ") {
+			return identityIn(n.t, line)
+		}
+	}
+	n.t.Fatalf("org list shows no %s organisation", account.NodeOrg)
+	return ""
 }
 
 // identityIn finds the STIX identity id a command printed.

@@ -1,29 +1,16 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/setu-cti/setu/internal/policy"
 	"github.com/setu-cti/setu/internal/stix"
 )
-
-// names reports whether o names org as its source: as created_by_ref, or
-// in a sighting's where_sighted_refs.
-func names(o *stix.Object, org string) bool {
-	if o.CreatedByRef == org {
-		return true
-	}
-	if o.Type != "sighting" {
-		return false
-	}
-	var s struct {
-		WhereSightedRefs []string `json:"where_sighted_refs"`
-	}
-	return json.Unmarshal(o.Canonical, &s) == nil && slices.Contains(s.WhereSightedRefs, org)
-}
 
 // anonymised returns o as everyone but its submitting organisation is
 // served it: node in place of org wherever o names the organisation as its
@@ -66,4 +53,55 @@ func anonymised(o *stix.Object, org, node string) (*stix.Object, error) {
 		return o, err
 	}
 	return stix.Parse(b)
+}
+
+// releasedForm settles, once, what others are served of an object w
+// submits: for an organisation anonymous towards everyone (or towards
+// partner nodes only) that created the object, a released body naming the
+// node as its creator (nil: the body as submitted is served). It records
+// in f whether the body partner nodes get names the submitting
+// organisation, which sharing agreements that anonymise submitters read.
+func (in *Ingester) releasedForm(o *stix.Object, w Writer, f *policy.Facts) ([]byte, error) {
+	switch {
+	case w.Via != "":
+		// Received from a partner: the origin settled it.
+		return nil, nil
+	case w.Org == Operator.Org || w.Identity == in.node:
+		// The node's own operators: the node's identity is what others
+		// see of every anonymous submission anyway.
+		f.Attribution = policy.AttributionAnonymous
+		return nil, nil
+	}
+	if (w.Anonymous || w.AnonymousToPartners) && !o.IsSCO() && names(o, w.Identity) {
+		rel, err := anonymised(o, w.Identity, in.node)
+		if err != nil {
+			return nil, err
+		}
+		f.PeersOnly = !w.Anonymous
+		f.Attribution = policy.AttributionAnonymous
+		return rel.Canonical, nil
+	}
+	f.Attribution = policy.AttributionAnonymous
+	if names(o, w.Identity) {
+		f.Attribution = policy.AttributionNamed
+	}
+	return nil, nil
+}
+
+// names reports whether o names identity as its source: as its creator or,
+// in a sighting, as where it was seen.
+func names(o *stix.Object, identity string) bool {
+	if identity == "" {
+		return false
+	}
+	if o.CreatedByRef == identity {
+		return true
+	}
+	if o.Type != "sighting" || !bytes.Contains(o.Canonical, []byte(identity)) {
+		return false
+	}
+	var s struct {
+		WhereSightedRefs []string `json:"where_sighted_refs"`
+	}
+	return json.Unmarshal(o.Canonical, &s) == nil && slices.Contains(s.WhereSightedRefs, identity)
 }

@@ -67,6 +67,12 @@ type Writer struct {
 	// creator. Objects it creates are stored as submitted, with a released
 	// body naming the node's identity as creator for everyone else.
 	Anonymous bool
+	// AnonymousToPartners: the same for partner nodes only.
+	AnonymousToPartners bool
+	// Sectors are the organisation's sectors, kept beside each version it
+	// stores first (policy.Facts.Sectors) for agreements that share with
+	// some sectors only.
+	Sectors []string
 	// Via is the partner node the objects were received from (federation
 	// ingress): the policy then never relays partner-scoped objects
 	// onward, and the audience keys leave out other partners.
@@ -272,9 +278,20 @@ type Prepared struct {
 // the same id still wins); Prepare adds those of raws to it. Not safe for
 // concurrent use with the same seen.
 func (in *Ingester) Prepare(ctx context.Context, w Writer, raws [][]byte, seen map[string][]byte) *Prepared {
+	return in.PrepareReceived(ctx, w, raws, nil, seen)
+}
+
+// PrepareReceived is Prepare for objects received from a partner node,
+// with, index for index, what their origin fixed beside each (nil: nothing
+// known), which is kept with the version as its own metadata is.
+func (in *Ingester) PrepareReceived(ctx context.Context, w Writer, raws [][]byte, recv []*Received, seen map[string][]byte) *Prepared {
 	pr := &Prepared{w: w, pend: make([]pending, len(raws))}
 	for i, raw := range raws {
-		pr.pend[i] = in.validate(ctx, w, raw, i, seen)
+		var r *Received
+		if i < len(recv) {
+			r = recv[i]
+		}
+		pr.pend[i] = in.validate(ctx, w, raw, i, seen, r)
 	}
 	in.settle(ctx, pr.pend, seen)
 	return pr
@@ -361,7 +378,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 				break
 			}
 		} else {
-			p := in.validate(ctx, w, raw, idx, local)
+			p := in.validate(ctx, w, raw, idx, local, nil)
 			p.item.Line = ln
 			batch = append(batch, p)
 		}
@@ -394,7 +411,7 @@ func (in *Ingester) run(ctx context.Context, w Writer, collection string, next f
 // own unless relaying) and the policy metadata from its markings. That only
 // the owner versions an object is checked by the store, which reads the
 // object's current version anyway (store.ErrNotOwner).
-func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int, local map[string][]byte) pending {
+func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int, local map[string][]byte, recv *Received) pending {
 	fail := func(id string, err error) pending {
 		return pending{item: Item{Index: idx, ID: id, Outcome: Rejected, Err: err}}
 	}
@@ -444,17 +461,16 @@ func (in *Ingester) validate(ctx context.Context, w Writer, raw []byte, idx int,
 	}
 	facts.Submitter = w.Org
 	facts.Via = w.Via
+	metadata(&facts, w, recv)
+	// Settled once, here: a released body is the only one others (or
+	// partner nodes) are served, signed or sent to a partner.
+	released, err := in.releasedForm(o, w, &facts)
+	if err != nil {
+		return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
+	}
 	v := Version(o)
 	v.Submitter, v.Facts, v.Audience = w.Org, facts.Encode(), in.policy.Audience(facts)
-	if w.Anonymous && !o.IsSCO() && names(o, w.Identity) && w.Identity != in.node {
-		// Settled once, here: the released body is the only one anyone
-		// but the submitter is served, signed or sent to a partner.
-		rel, err := anonymised(o, w.Identity, in.node)
-		if err != nil {
-			return fail(o.ID, fmt.Errorf("%s: anonymising: %w", o.ID, err))
-		}
-		v.Released = rel.Canonical
-	}
+	v.Released = released
 	p := pending{item: Item{Index: idx, ID: o.ID, Warnings: o.Warnings}, v: v, ok: true, deny: deny}
 	if unresolved(facts) {
 		p.retry = o // settle may resolve it from a later definition in the stream

@@ -148,10 +148,11 @@ func (g *Gate) query(ctx context.Context, r Reader, q store.Query, byKeys bool) 
 }
 
 // released is the version as r is served it: an anonymous submission's
-// released body to everyone but its submitter's organisation.
+// released body to everyone but its submitter's organisation, or, for an
+// organisation anonymous towards partners only, to partner nodes.
 func released(r Reader, v store.Version) store.Version {
 	if v.Released != nil {
-		if r.IsPeer() || r.Org != v.Submitter {
+		if r.IsPeer() || r.Org != v.Submitter && !DecodeFacts(v.Facts, v.Submitter).PeersOnly {
 			v.Body = v.Released
 			v.Hash = sha256.Sum256(v.Body)
 		}

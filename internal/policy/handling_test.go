@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -92,4 +93,42 @@ func holdsAny(have, want []string) bool {
 		}
 	}
 	return false
+}
+
+// TestAssignAccumulates: handling assigned twice (a submitter's, then the
+// origin's of a received object) keeps both, each distribution once, so
+// that facts computed again get the stricter of all.
+func TestAssignAccumulates(t *testing.T) {
+	first := Handling{TLP: stix.TLPLevelAmber, Distribution: []Distribution{{Scope: ScopePartners}}}
+	second := Handling{TLP: stix.TLPLevelGreen, Distribution: []Distribution{{Scope: ScopePartners}, {Resident: "IN"}}}
+	f := Facts{}.Assign(first).Assign(second)
+	want := Handling{TLP: stix.TLPLevelAmber, Distribution: []Distribution{{Scope: ScopePartners}, {Resident: "IN"}}}
+	if f.Assigned == nil || !cmp.Equal(*f.Assigned, want) {
+		t.Errorf("Assigned %+v, want %+v", f.Assigned, want)
+	}
+	if f.TLP != stix.TLPLevelAmber || !slices.Equal(f.Scopes, []Scope{ScopePartners}) || !slices.Equal(f.Resident, []string{"IN"}) {
+		t.Errorf("facts %+v", f)
+	}
+	// Computed again from markings that say nothing: the same.
+	again := Facts{}.Assign(*f.Assigned)
+	if again.TLP != f.TLP || !slices.Equal(again.Scopes, f.Scopes) || !slices.Equal(again.Resident, f.Resident) {
+		t.Errorf("again %+v, want %+v", again, f)
+	}
+}
+
+// TestReleased: the handling a version is released under names its TLP
+// (the node's default when it has none), scopes, groups and residency,
+// and never TLP:RED recipients.
+func TestReleased(t *testing.T) {
+	c := Config{DefaultTLP: stix.TLPLevelGreen}
+	f := Facts{Scopes: []Scope{ScopePartners, ScopeGroup}, Groups: []string{"g"}, Resident: []string{"JP"}, Recipients: []string{"user:a"}}
+	want := Handling{TLP: stix.TLPLevelGreen, Distribution: []Distribution{{Scope: ScopePartners}, {Scope: ScopeGroup, Group: "g"}, {Resident: "JP"}}}
+	if diff := cmp.Diff(want, c.Released(f)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Assigned again on the receiving side, it gives the same facts.
+	got := Facts{}.Assign(c.Released(f))
+	if got.TLP != stix.TLPLevelGreen || !slices.Equal(got.Scopes, []Scope{ScopePartners, ScopeGroup}) || !slices.Equal(got.Groups, []string{"g"}) {
+		t.Errorf("received %+v", got)
+	}
 }

@@ -127,10 +127,27 @@ type Facts struct {
 	// object: this node never serves an altered body under the object's id,
 	// so rather than strip the marked properties it withholds the object.
 	Granular []Facts `json:",omitempty"`
-	// Assigned is the handling the submitter assigned at ingest (see
-	// Handling), already applied to the fields above; kept so that it
-	// applies again whenever they are computed again.
+	// Assigned is the handling fixed at ingest as metadata (see Handling:
+	// the submitter's, or a received object's origin's), already applied
+	// to the fields above; kept so that it applies again whenever they are
+	// computed again.
 	Assigned *Handling `json:",omitempty"`
+
+	// Metadata fixed beside the version at ingest, like the submitter, for
+	// sharing agreements; Decide does not read it.
+	//
+	// Sectors are the sectors of the organisation that submitted the
+	// version, as they were when it was first stored (for a version
+	// received from a partner: as its origin sent them).
+	Sectors []string `json:",omitempty"`
+	// Attribution says whether the body partner nodes get names the
+	// submitting organisation (AttributionNamed, AttributionAnonymous);
+	// empty when not recorded (versions stored before it was).
+	Attribution string `json:",omitempty"`
+	// PeersOnly: the version's released body (an anonymous submission's)
+	// is served to partner nodes only, the organisation being anonymous
+	// towards partners but not on this node.
+	PeersOnly bool `json:",omitempty"`
 }
 
 // Decision is the answer for one reader and one object.

@@ -22,11 +22,14 @@ type orgJSON struct {
 	// Anonymous: others are served the organisation's objects with the
 	// node's identity as creator.
 	Anonymous bool `json:"anonymous"`
+	// AnonymousToPartners: partner nodes are served them so.
+	AnonymousToPartners bool `json:"anonymous_to_partners"`
 }
 
 func orgOut(o account.Org) orgJSON {
 	return orgJSON{ID: o.ID, Name: o.Name, Country: o.Country, Kind: string(o.Kind), Sectors: o.Sectors,
-		IdentityID: o.IdentityID(), Created: o.Created.UTC().Format(time.RFC3339), Anonymous: o.Anonymous}
+		IdentityID: o.IdentityID(), Created: o.Created.UTC().Format(time.RFC3339), Anonymous: o.Anonymous,
+		AnonymousToPartners: o.AnonymousToPartners}
 }
 
 type userJSON struct {
@@ -71,7 +74,8 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request, p store.Principa
 		return err
 	}
 	o := account.Org{ID: in.ID, Name: in.Name, Country: in.Country, Kind: account.Kind(in.Kind),
-		Sectors: in.Sectors, Created: a.cfg.Now().UTC(), Anonymous: in.Anonymous, Identity: account.NewIdentityID()}
+		Sectors: in.Sectors, Created: a.cfg.Now().UTC(), Anonymous: in.Anonymous, AnonymousToPartners: in.AnonymousToPartners,
+		Identity: account.NewIdentityID()}
 	if err := o.Validate(); err != nil {
 		return err
 	}

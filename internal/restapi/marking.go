@@ -211,8 +211,8 @@ func (a *API) importObjects(w http.ResponseWriter, r *http.Request, p store.Prin
 		return bad("on_conflict: want reject or keep, not %q", v)
 	}
 	body := http.MaxBytesReader(nil, r.Body, maxImportBody)
-	wr := ingest.Writer{Org: p.Org.ID, Identity: p.Org.IdentityID(), Relay: isAdmin(p), Anonymous: p.Org.Anonymous,
-		Handling: h, KeepStored: keep}
+	wr := ingest.OrgWriter(p.Org, isAdmin(p))
+	wr.Handling, wr.KeepStored = h, keep
 	if a.cfg.Audit != nil {
 		rec := a.recordOf(r, p, "write")
 		rec.Collection = c.ID

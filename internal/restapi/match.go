@@ -204,7 +204,7 @@ func (a *API) recordSightings(r *http.Request, p store.Principal, s *detect.Sigh
 		return 0, err
 	}
 	in := a.ingester()
-	wr := ingest.Writer{Org: p.Org.ID, Identity: p.Org.IdentityID(), Anonymous: p.Org.Anonymous}
+	wr := ingest.OrgWriter(p.Org, false)
 	if a.cfg.Audit != nil {
 		// Recorded with the sightings, in their transaction.
 		rec := a.recordOf(r, p, "sighting.report")

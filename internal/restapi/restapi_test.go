@@ -166,6 +166,8 @@ type orgOut struct {
 	IdentityID string   `json:"identity_id,omitempty"`
 	Created    string   `json:"created,omitempty"`
 	Anonymous  bool     `json:"anonymous"`
+	// AnonymousToPartners: partner nodes are served its objects so.
+	AnonymousToPartners bool `json:"anonymous_to_partners"`
 }
 
 type userOut struct {
@@ -503,7 +505,7 @@ func TestManage(t *testing.T) {
 
 	t.Run("admin creates org", func(t *testing.T) {
 		r := w.do(call{method: "POST", path: "orgs", user: "admin",
-			body: `{"id":"mea","name":"Ministry","country":"IN","kind":"government","sectors":["government"]}`})
+			body: `{"id":"mea","name":"Ministry","country":"IN","kind":"government","sectors":["government"],"anonymous_to_partners":true}`})
 		if r.status != http.StatusCreated {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
@@ -514,9 +516,9 @@ func TestManage(t *testing.T) {
 			t.Errorf("identity id %q", got.IdentityID)
 		}
 		want := account.Org{ID: "mea", Name: "Ministry", Country: "IN", Kind: account.Government,
-			Sectors: []string{"government"}, Created: t0, Identity: got.IdentityID}
+			Sectors: []string{"government"}, Created: t0, Identity: got.IdentityID, AnonymousToPartners: true}
 		if diff := cmp.Diff(orgOut{ID: "mea", Name: "Ministry", Country: "IN", Kind: "government",
-			Sectors: []string{"government"}, IdentityID: want.IdentityID(), Created: t0.Format(time.RFC3339)}, got); diff != "" {
+			Sectors: []string{"government"}, IdentityID: want.IdentityID(), Created: t0.Format(time.RFC3339), AnonymousToPartners: true}, got); diff != "" {
 			t.Errorf("reply (-want +got):\n%s", diff)
 		}
 		stored, err := w.db.Org(ctx, "mea")

@@ -37,6 +37,11 @@ type Accounts interface {
 	// are anonymous (what is stored keeps how it was submitted);
 	// ErrNotFound if the org is absent.
 	SetOrgAnonymous(ctx context.Context, id string, anonymous bool) error
+	// UpdateOrg replaces the name, kind, sectors and anonymity of the
+	// organisation with o's id (its country and creation time stay);
+	// versions already stored keep the metadata of their first store.
+	// ErrNotFound if the org is absent.
+	UpdateOrg(ctx context.Context, o account.Org) error
 
 	// CreateUser: ErrExists if the name is taken, ErrNotFound if the org is absent.
 	CreateUser(ctx context.Context, u account.User) error

@@ -30,9 +30,10 @@ type SyncCursor struct {
 	// Seq is the position of an out or push cursor; Added, of an in cursor.
 	Seq   int64
 	Added time.Time
-	// Agreement is the hash of the agreement an out cursor's position was
-	// evaluated under: a changed agreement starts egress over, since what
-	// it withheld before may now be released.
+	// Agreement is the hash of the terms (the agreement, the peer's
+	// sharing groups, the default TLP) an out or in cursor's position was
+	// evaluated under: changed terms start egress over, and ingress too,
+	// since what they withheld or refused before may now cross.
 	Agreement [32]byte
 	// Objects counts the objects moved under this cursor, in total.
 	Objects int64

@@ -214,7 +214,9 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 		return nil, fmt.Errorf("taxii: %s %s: response larger than %d bytes", method, u.Redacted(), c.maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, decodeError(resp.StatusCode, data)
+		e := decodeError(resp.StatusCode, data)
+		e.request = method + " " + u.Redacted()
+		return nil, e
 	}
 	// The response Content-Type is not checked: servers in the field label
 	// TAXII bodies application/json or leave the version out, and the body
@@ -251,12 +253,23 @@ func (c *Client) get(ctx context.Context, u *url.URL, v any) error {
 	return err
 }
 
-// Discovery fetches the discovery resource.
+// Discovery fetches the discovery resource: at taxii2/ under the base URL,
+// or at the base URL itself when that is a discovery URL (it ends in
+// taxii2/).
 func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
-	u, err := endpoint(c.base, "taxii2")
-	if err != nil {
-		return nil, err
+	return c.discoveryAt(ctx, c.discoveryURL())
+}
+
+// discoveryURL is where the base URL's discovery resource is.
+func (c *Client) discoveryURL() *url.URL {
+	if strings.HasSuffix(c.base.Path, "/taxii2/") {
+		return c.base
 	}
+	u, _ := endpoint(c.base, "taxii2") // a fixed, valid segment
+	return u
+}
+
+func (c *Client) discoveryAt(ctx context.Context, u *url.URL) (*Discovery, error) {
 	var d Discovery
 	if err := c.get(ctx, u, &d); err != nil {
 		return nil, err

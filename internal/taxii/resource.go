@@ -154,6 +154,10 @@ type Error struct {
 	// status is the code of the HTTP response the error arrived in; it
 	// wins over HTTPStatus, which a server may have left out or got wrong.
 	status int
+	// request is the method and URL (without credentials) of the request
+	// the error answered, when it was received: a message then says which
+	// server and resource failed.
+	request string
 }
 
 // NewError returns an error message for HTTP status code, titled with the
@@ -179,7 +183,11 @@ func (e *Error) StatusCode() int {
 }
 
 func (e *Error) Error() string {
-	s := "taxii: " + strconv.Itoa(e.StatusCode()) + " " + e.Title
+	s := "taxii: "
+	if e.request != "" {
+		s += e.request + ": "
+	}
+	s += strconv.Itoa(e.StatusCode()) + " " + e.Title
 	if e.Description != "" {
 		s += ": " + e.Description
 	}

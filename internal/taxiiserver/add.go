@@ -178,7 +178,7 @@ func (s *Server) writer(ctx context.Context, user string) (ingest.Writer, error)
 	if err != nil {
 		return ingest.Writer{}, fmt.Errorf("poster %s: organisation %s: %w", user, u.Org, err)
 	}
-	return ingest.Writer{Org: u.Org, Identity: o.IdentityID(), Relay: u.Role == account.Admin, Anonymous: o.Anonymous}, nil
+	return ingest.OrgWriter(o, u.Role == account.Admin), nil
 }
 
 // Wake asks the worker to look for jobs now.

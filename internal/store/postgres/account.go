@@ -54,18 +54,19 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 		sectors = []string{}
 	}
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous, identity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous, o.Identity)
+		INSERT INTO orgs (id, name, country, kind, sectors, created, anonymous, identity, anonymous_partners)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o.ID, o.Name, o.Country, string(o.Kind), sectors, o.Created, o.Anonymous, o.Identity, o.AnonymousToPartners)
 	if err != nil {
 		return fmt.Errorf("organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous, o.identity`
+const orgColumns = `o.id, o.name, o.country, o.kind, o.sectors, o.created, o.anonymous, o.identity, o.anonymous_partners`
 
 func orgDest(o *account.Org, kind *string) []any {
-	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous, &o.Identity}
+	return []any{&o.ID, &o.Name, &o.Country, kind, &o.Sectors, &o.Created, &o.Anonymous, &o.Identity, &o.AnonymousToPartners}
 }
 
 func scanOrg(row pgx.Row) (account.Org, error) {
@@ -84,6 +85,23 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("organisation %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UpdateOrg replaces the name, kind, sectors and anonymity of o.ID.
+func (db *DB) UpdateOrg(ctx context.Context, o account.Org) error {
+	sectors := o.Sectors
+	if sectors == nil {
+		sectors = []string{}
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE orgs SET name = $2, kind = $3, sectors = $4, anonymous = $5, anonymous_partners = $6 WHERE id = $1`,
+		o.ID, o.Name, string(o.Kind), sectors, o.Anonymous, o.AnonymousToPartners)
+	if err != nil {
+		return fmt.Errorf("postgres: organisation %s: %w", o.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("organisation %s: %w", o.ID, store.ErrNotFound)
 	}
 	return nil
 }

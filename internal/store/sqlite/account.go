@@ -61,22 +61,23 @@ func (db *DB) CreateOrg(ctx context.Context, o account.Org) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created, anonymous, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created), o.Anonymous, o.Identity)
+	_, err = db.w.ExecContext(ctx, `INSERT INTO orgs (id, name, country, sectors, kind, created, anonymous, identity, anonymous_partners)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.Country, string(sectors), string(o.Kind), toNanos(o.Created), o.Anonymous, o.Identity, o.AnonymousToPartners)
 	if err != nil {
 		return fmt.Errorf("organisation %s: %w", o.ID, keyErr(err))
 	}
 	return nil
 }
 
-const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created, o.anonymous, o.identity`
+const orgColumns = `o.id, o.name, o.country, o.sectors, o.kind, o.created, o.anonymous, o.identity, o.anonymous_partners`
 
 func scanOrg(sc interface{ Scan(...any) error }, o *account.Org, extra ...any) error {
 	var (
 		sectors, kind string
 		created       int64
 	)
-	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created, &o.Anonymous, &o.Identity}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&o.ID, &o.Name, &o.Country, &sectors, &kind, &created, &o.Anonymous, &o.Identity, &o.AnonymousToPartners}, extra...)...); err != nil {
 		return err
 	}
 	o.Kind = account.Kind(kind)
@@ -99,6 +100,23 @@ func (db *DB) SetOrgAnonymous(ctx context.Context, id string, anonymous bool) er
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return fmt.Errorf("organisation %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UpdateOrg replaces the name, kind, sectors and anonymity of o.ID.
+func (db *DB) UpdateOrg(ctx context.Context, o account.Org) error {
+	sectors, err := json.Marshal(append([]string{}, o.Sectors...))
+	if err != nil {
+		return err
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE orgs SET name = ?, kind = ?, sectors = ?, anonymous = ?, anonymous_partners = ? WHERE id = ?`,
+		o.Name, string(o.Kind), string(sectors), o.Anonymous, o.AnonymousToPartners, o.ID)
+	if err != nil {
+		return wrapErr("organisation "+o.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("organisation %s: %w", o.ID, store.ErrNotFound)
 	}
 	return nil
 }
@@ -282,7 +300,7 @@ func (db *DB) Principal(ctx context.Context, hash [32]byte) (store.Principal, er
 	)
 	err := row.Scan(&p.Token.ID, &p.Token.User, &tHash, &p.Token.Label, &tCreated, &tExpires, &p.Token.Revoked,
 		&p.User.Name, &p.User.Org, &uRole, &p.User.Disabled, &uCreated,
-		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated, &p.Org.Anonymous, &p.Org.Identity)
+		&p.Org.ID, &p.Org.Name, &p.Org.Country, &oSectors, &oKind, &oCreated, &p.Org.Anonymous, &p.Org.Identity, &p.Org.AnonymousToPartners)
 	if err != nil {
 		return store.Principal{}, fmt.Errorf("principal: %w", rowErr(err))
 	}

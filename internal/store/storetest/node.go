@@ -47,6 +47,7 @@ func RunNode(t *testing.T, open Opener) {
 	t.Run("Delete", func(t *testing.T) { testDelete(t, node(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, node(t)) })
 	t.Run("AnonymousOrg", func(t *testing.T) { testAnonymousOrg(t, node(t)) })
+	t.Run("UpdateOrg", func(t *testing.T) { testUpdateOrg(t, node(t)) })
 	t.Run("Released", func(t *testing.T) { testReleased(t, node(t)) })
 }
 
@@ -82,6 +83,56 @@ func testAnonymousOrg(t *testing.T, s Node) {
 		}
 	}
 	if err := s.SetOrgAnonymous(ctx, "absent", true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("absent org: %v, want ErrNotFound", err)
+	}
+}
+
+// testUpdateOrg: an organisation's name, kind, sectors and anonymity
+// change in place; its country and creation time stay. Every read path
+// (Org, Orgs, Principal) returns what was set.
+func testUpdateOrg(t *testing.T, s Node) {
+	o := account.Org{ID: "telco", Name: "Telco", Country: "IN", Kind: account.Business, Created: t0, AnonymousToPartners: true}
+	if err := s.CreateOrg(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Org(ctx, o.ID); err != nil || !got.AnonymousToPartners || got.Anonymous || len(got.Sectors) != 0 {
+		t.Fatalf("created: %+v, %v", got, err)
+	}
+	want := account.Org{ID: "telco", Name: "Telco Ltd", Country: "IN", Kind: account.CIOperator, Created: t0,
+		Sectors: []string{"telecommunications", "energy"}, Anonymous: true}
+	upd := want
+	upd.Country, upd.Created = "JP", t0.Add(time.Hour) // not changed by an update
+	if err := s.UpdateOrg(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, account.User{Name: "telco-analyst", Org: o.ID, Role: account.Analyst, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := account.NewToken("telco-analyst", "", t0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Principal(ctx, account.HashToken(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Orgs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Org(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, g := range map[string]account.Org{"Org": got, "Principal": p.Org, "Orgs": all[len(all)-1]} {
+		if diff := cmp.Diff(want, g); diff != "" {
+			t.Errorf("%s after UpdateOrg (-want +got):\n%s", what, diff)
+		}
+	}
+	if err := s.UpdateOrg(ctx, account.Org{ID: "absent", Name: "x", Country: "IN", Kind: account.Business}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("absent org: %v, want ErrNotFound", err)
 	}
 }

@@ -1,0 +1,4 @@
+-- An organisation may be anonymous towards partner nodes only: its
+-- versions then keep a released body (naming the node as creator) that
+-- partner nodes alone are served.
+ALTER TABLE orgs ADD COLUMN anonymous_partners INTEGER NOT NULL DEFAULT 0;
