@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -116,6 +117,88 @@ func params(o map[string]any) []string {
 		if m, ok := p.(map[string]any); ok && m["in"] == "path" {
 			out = append(out, m["name"].(string))
 		}
+	}
+	return out
+}
+
+// TestOpenAPISchemas: each schema of the document names exactly the JSON
+// members of the type the API encodes or decodes, read from the source
+// (Error, written as a map in one place, aside), so
+// a member added to the API cannot be missing from a document whose
+// schemas allow no other properties.
+func TestOpenAPISchemas(t *testing.T) {
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := jsonMembers(t, "handlers.go", "group.go", "marking.go", "match.go")
+	for schema, typ := range map[string]string{
+		"Org": "orgJSON", "User": "userJSON", "Token": "tokenJSON",
+		"Collection": "collectionJSON", "Grant": "grantJSON", "Group": "groupJSON",
+		"Marking": "markingJSON", "MarkingRequest": "markingRequest", "ImportNote": "importNote",
+		"ImportResult": "importAnswer", "MatchResult": "matchResponse",
+	} {
+		t.Run(schema, func(t *testing.T) {
+			s, ok := doc.Components.Schemas[schema]
+			if !ok {
+				t.Fatalf("no schema %s", schema)
+			}
+			var documented []string
+			for name := range s.Properties {
+				documented = append(documented, name)
+			}
+			sort.Strings(documented)
+			if diff := cmp.Diff(types[typ], documented); diff != "" {
+				t.Errorf("%s members (-%s +documented):\n%s", schema, typ, diff)
+			}
+		})
+	}
+}
+
+// jsonMembers returns, for each struct type declared in files, the sorted
+// JSON member names its json tags give.
+func jsonMembers(t *testing.T, files ...string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, file := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			var names []string
+			for _, fld := range st.Fields.List {
+				if fld.Tag == nil {
+					continue
+				}
+				tag, _ := strconv.Unquote(fld.Tag.Value)
+				name, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
+				if name != "" && name != "-" {
+					names = append(names, name)
+				}
+			}
+			sort.Strings(names)
+			out[ts.Name.Name] = names
+			return true
+		})
 	}
 	return out
 }
