@@ -325,21 +325,26 @@ func TestPushBetweenNodes(t *testing.T) {
 	// The counters are stored just after the objects.
 	waitFor(t, "JP's counters", 30*time.Second, func() bool { return jp.counts("IN")["in"] == 1 }, jp)
 
-	// /metrics shows the sync series.
-	resp, err := insecureClient().Get("https://" + in.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`setu_sync_objects_total{peer="JP",kind="released"} 1`, `setu_sync_refusals_total{peer="JP",direction="out",reason="tlp-red"} 1`, `setu_sync_lag_seconds{peer="JP",direction="push"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("/metrics has no %s:\n%s", want, b)
+	// /metrics shows the sync series. IN records its push cursor once JP
+	// has answered the push, which may be just after JP counted it.
+	wants := []string{`setu_sync_objects_total{peer="JP",kind="released"} 1`, `setu_sync_refusals_total{peer="JP",direction="out",reason="tlp-red"} 1`, `setu_sync_lag_seconds{peer="JP",direction="push"`}
+	waitFor(t, "IN's sync series in /metrics: "+strings.Join(wants, ", "), 30*time.Second, func() bool {
+		resp, err := insecureClient().Get("https://" + in.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range wants {
+			if !strings.Contains(string(b), w) {
+				return false
+			}
+		}
+		return true
+	}, in)
 }
 
 // nodeIdentity is n's STIX identity id (its operators' organisation's),
