@@ -88,10 +88,11 @@ func testAnonymousOrg(t *testing.T, s Node) {
 }
 
 // testUpdateOrg: an organisation's name, kind, sectors and anonymity
-// change in place; its country and creation time stay. Every read path
-// (Org, Orgs, Principal) returns what was set.
+// change in place; its country, creation time and STIX identity stay.
+// Every read path (Org, Orgs, Principal) returns what was set.
 func testUpdateOrg(t *testing.T, s Node) {
-	o := account.Org{ID: "telco", Name: "Telco", Country: "IN", Kind: account.Business, Created: t0, AnonymousToPartners: true}
+	o := account.Org{ID: "telco", Name: "Telco", Country: "IN", Kind: account.Business, Created: t0, AnonymousToPartners: true,
+		Identity: "identity--5b0e3c1d-7f2a-4e8b-9c6d-1a2b3c4d5e6f"}
 	if err := s.CreateOrg(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +100,10 @@ func testUpdateOrg(t *testing.T, s Node) {
 		t.Fatalf("created: %+v, %v", got, err)
 	}
 	want := account.Org{ID: "telco", Name: "Telco Ltd", Country: "IN", Kind: account.CIOperator, Created: t0,
-		Sectors: []string{"telecommunications", "energy"}, Anonymous: true}
+		Sectors: []string{"telecommunications", "energy"}, Anonymous: true, Identity: o.Identity}
 	upd := want
-	upd.Country, upd.Created = "JP", t0.Add(time.Hour) // not changed by an update
+	// Not changed by an update:
+	upd.Country, upd.Created, upd.Identity = "JP", t0.Add(time.Hour), "identity--00000000-0000-4000-8000-000000000000"
 	if err := s.UpdateOrg(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
